@@ -1,0 +1,228 @@
+import { create } from "@bufbuild/protobuf";
+import { spawn, type ChildProcess } from "node:child_process";
+import { EventEmitter } from "node:events";
+import type { Duplex } from "node:stream";
+
+import { CoreMessageDecoder, encodeHostMessage } from "./control-channel.js";
+import { SeccompNativeError } from "./errors.js";
+import {
+  ReleaseSchema,
+  TerminateSchema,
+  type CoreMessage,
+  type Exec,
+  type Finished,
+  type ProcessExited,
+  type ProcessStarted,
+  type Started,
+} from "./gen/uwrx/core/v1/control_pb.js";
+import { locateCore } from "./locate-core.js";
+
+/** Options of {@link startSupervised}. */
+export interface SuperviseOptions {
+  /** The command and its arguments; the first is looked up in PATH. */
+  command: readonly string[];
+  /** Directory for the per-process buffer files (see createBufferDir). */
+  bufferDir: string;
+  /** Working directory of the command. Default: the current one. */
+  cwd?: string;
+  /** Environment of the command. Default: this process's environment. */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * "inherit" (default) passes this process's stdin, stdout and stderr to
+   * the command; "pipe" exposes them as streams on the run.
+   */
+  stdio?: "inherit" | "pipe";
+  /** Path of the core binary. Default: found by locateCore(). */
+  corePath?: string;
+  /** Makes the core log what it does to stderr. Default: false. */
+  verbose?: boolean;
+}
+
+const DEFAULTS = Object.freeze({ stdio: "inherit" as const, verbose: false });
+
+/** How a supervised command ended. */
+export interface RunResult {
+  /** Exit status 0-255, when the command exited. */
+  exitCode?: number;
+  /** Terminating signal number, when a signal killed the command. */
+  signal?: number;
+  /** Shell-style status: exitCode, or 128 + signal. */
+  status: number;
+  /** errno of the failed execvp when the command could not start, else 0. */
+  execErrno: number;
+  /** False when the core itself ended without reporting the end. */
+  complete: boolean;
+  /** How the core process itself ended, for diagnostics. */
+  core: { exitCode: number | null; signal: NodeJS.Signals | null };
+  processCount: number;
+  notificationCount: number;
+}
+
+/** Events of a {@link SupervisedRun}. */
+export interface SupervisedRunEvents {
+  started: [Started];
+  process: [ProcessStarted];
+  exec: [Exec];
+  exit: [ProcessExited];
+  warning: [string];
+}
+
+/**
+ * A command running under the syscall core. Process, exec and exit events
+ * arrive as events; file and output events go to the buffer files, which
+ * a BufferCollector from `@uwrx/perfetto/node` turns into a trace.
+ */
+export class SupervisedRun extends EventEmitter<SupervisedRunEvents> {
+  /** Resolves when the core has exited; never rejects. */
+  readonly result: Promise<RunResult>;
+  readonly bufferDir: string;
+  readonly stdin: ChildProcess["stdin"];
+  readonly stdout: ChildProcess["stdout"];
+  readonly stderr: ChildProcess["stderr"];
+  /** Process id of the core. */
+  readonly pid: number | undefined;
+
+  private readonly child: ChildProcess;
+  private readonly control: Duplex;
+  private finished: Finished | undefined;
+  private protocolError: Error | undefined;
+
+  constructor(child: ChildProcess, bufferDir: string) {
+    super();
+    this.child = child;
+    this.bufferDir = bufferDir;
+    this.pid = child.pid;
+    this.stdin = child.stdin;
+    this.stdout = child.stdout;
+    this.stderr = child.stderr;
+    this.control = child.stdio[3] as Duplex;
+    this.result = this.watch();
+  }
+
+  /** Lets the core free the pages of `buffer` below `offset`. */
+  release(buffer: string, offset: number): void {
+    const value = create(ReleaseSchema, { buffer, offset: BigInt(offset) });
+    this.send(encodeHostMessage({ case: "release", value }));
+  }
+
+  /** Asks the core to send `signal` to the command's first process. */
+  terminate(signal: number = 15): void {
+    const value = create(TerminateSchema, { signal });
+    this.send(encodeHostMessage({ case: "terminate", value }));
+  }
+
+  private send(frame: Buffer): void {
+    if (!this.control.destroyed && this.control.writable) {
+      this.control.write(frame);
+    }
+  }
+
+  private watch(): Promise<RunResult> {
+    const decoder = new CoreMessageDecoder();
+    this.control.on("data", (chunk: Buffer) => this.receive(decoder, chunk));
+    // The core may close its end first; a reset here is not an error.
+    this.control.on("error", () => undefined);
+
+    return new Promise((resolve) => {
+      this.child.on("close", (exitCode, signal) => {
+        resolve(this.summarize(exitCode, signal));
+      });
+    });
+  }
+
+  private receive(decoder: CoreMessageDecoder, chunk: Buffer): void {
+    let messages: CoreMessage[];
+    try {
+      messages = decoder.push(chunk);
+    } catch (error) {
+      this.protocolError = error as Error;
+      this.control.destroy();
+      return;
+    }
+    for (const message of messages) {
+      this.dispatch(message);
+    }
+  }
+
+  private dispatch(message: CoreMessage): void {
+    const { case: kind, value } = message.message;
+    if (kind === "started") this.emit("started", value);
+    else if (kind === "processStarted") this.emit("process", value);
+    else if (kind === "exec") this.emit("exec", value);
+    else if (kind === "processExited") this.emit("exit", value);
+    else if (kind === "warning") this.emit("warning", value.message);
+    else if (kind === "finished") this.finished = value;
+  }
+
+  private summarize(
+    coreExit: number | null,
+    coreSignal: NodeJS.Signals | null,
+  ): RunResult {
+    const core = { exitCode: coreExit, signal: coreSignal };
+    const finished = this.finished;
+    if (this.protocolError) {
+      this.emit("warning", this.protocolError.message);
+    }
+    if (!finished) {
+      return {
+        status: coreExit ?? 125,
+        execErrno: 0,
+        complete: false,
+        core,
+        processCount: 0,
+        notificationCount: 0,
+      };
+    }
+
+    const exitCode = finished.exitCode;
+    const signal = finished.signal;
+    return {
+      exitCode,
+      signal,
+      status: signal !== undefined ? 128 + signal : (exitCode ?? 125),
+      execErrno: finished.execErrno,
+      complete: true,
+      core,
+      processCount: Number(finished.processCount),
+      notificationCount: Number(finished.notificationCount),
+    };
+  }
+}
+
+/**
+ * Starts `command` under the syscall core and returns at once. The core
+ * writes one buffer file per process into `bufferDir`.
+ */
+export function startSupervised(options: SuperviseOptions): SupervisedRun {
+  const settings = { ...DEFAULTS, ...options };
+  validate(settings);
+
+  const corePath = settings.corePath ?? locateCore(settings.env);
+  const args = ["--control-fd", "3", "--buffer-dir", settings.bufferDir];
+  if (settings.verbose) args.push("--verbose");
+  args.push("--", ...settings.command);
+
+  const io = settings.stdio === "pipe" ? "pipe" : "inherit";
+  const child = spawn(corePath, args, {
+    cwd: settings.cwd,
+    env: settings.env,
+    stdio: [io, io, io, "pipe"],
+  });
+  child.on("error", () => undefined);
+  return new SupervisedRun(child, settings.bufferDir);
+}
+
+function validate(options: SuperviseOptions): void {
+  if (!Array.isArray(options.command) || options.command.length === 0) {
+    throw new SeccompNativeError(
+      "INVALID_OPTION",
+      "option command must be a non-empty array of strings, for example ['make', '-j2']",
+    );
+  }
+  if (typeof options.bufferDir !== "string" || options.bufferDir === "") {
+    throw new SeccompNativeError(
+      "INVALID_OPTION",
+      "option bufferDir must name a directory; create one with createBufferDir()",
+    );
+  }
+}
