@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file perfetto/protos/thread_descriptor.proto.
  */
 export const file_perfetto_protos_thread_descriptor: GenFile = /*@__PURE__*/
-  fileDesc("CidwZXJmZXR0by9wcm90b3MvdGhyZWFkX2Rlc2NyaXB0b3IucHJvdG8SD3BlcmZldHRvLnByb3RvcyJFChBUaHJlYWREZXNjcmlwdG9yEgsKA3BpZBgBIAEoBRIPCgN0aWQYAiABKANCAjACEhMKC3RocmVhZF9uYW1lGAUgASgJ");
+  fileDesc("CidwZXJmZXR0by9wcm90b3MvdGhyZWFkX2Rlc2NyaXB0b3IucHJvdG8SD3BlcmZldHRvLnByb3RvcyJBChBUaHJlYWREZXNjcmlwdG9yEgsKA3BpZBgBIAEoBRILCgN0aWQYAiABKAMSEwoLdGhyZWFkX25hbWUYBSABKAk");
 
 /**
  * @generated from message perfetto.protos.ThreadDescriptor
@@ -25,10 +25,10 @@ export type ThreadDescriptor = Message<"perfetto.protos.ThreadDescriptor"> & {
   pid: number;
 
   /**
-   * Perfetto widened tid from int32 to int64 without changing its varint
-   * encoding. Linux thread ids fit in a JavaScript number.
+   * Perfetto widened tid from int32 to int64, which keeps the varint
+   * encoding of every int32 value.
    *
-   * @generated from field: optional int64 tid = 2 [jstype = JS_NUMBER];
+   * @generated from field: optional int64 tid = 2;
    */
   tid: bigint;
 
