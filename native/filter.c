@@ -1,0 +1,156 @@
+/*
+ * The seccomp filter: native-architecture calls of interest go to the
+ * user-notification listener, io_uring is refused, the rest is allowed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core.h"
+
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+
+#if defined(__x86_64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#else
+#error "uwrx-core supports x86_64 and aarch64"
+#endif
+
+/* x32 calls arrive with the x86_64 audit arch and this bit set. */
+#define X32_SYSCALL_BIT 0x40000000
+
+static const int notified_calls[] = {
+#ifdef __NR_open
+	__NR_open,
+#endif
+	__NR_openat, __NR_openat2,
+#ifdef __NR_creat
+	__NR_creat,
+#endif
+#ifdef __NR_stat
+	__NR_stat,
+#endif
+#ifdef __NR_lstat
+	__NR_lstat,
+#endif
+	__NR_newfstatat, __NR_statx,
+#ifdef __NR_access
+	__NR_access,
+#endif
+	__NR_faccessat, __NR_faccessat2,
+#ifdef __NR_readlink
+	__NR_readlink,
+#endif
+	__NR_readlinkat,
+#ifdef __NR_unlink
+	__NR_unlink,
+#endif
+	__NR_unlinkat,
+#ifdef __NR_rename
+	__NR_rename,
+#endif
+	__NR_renameat, __NR_renameat2,
+#ifdef __NR_mkdir
+	__NR_mkdir,
+#endif
+	__NR_mkdirat,
+#ifdef __NR_rmdir
+	__NR_rmdir,
+#endif
+#ifdef __NR_chmod
+	__NR_chmod,
+#endif
+	__NR_fchmodat,
+#ifdef __NR_chown
+	__NR_chown,
+#endif
+#ifdef __NR_lchown
+	__NR_lchown,
+#endif
+	__NR_fchownat, __NR_utimensat, __NR_chdir, __NR_fchdir, __NR_umask,
+	__NR_execve, __NR_execveat, __NR_exit, __NR_exit_group,
+#ifdef __NR_fork
+	__NR_fork,
+#endif
+#ifdef __NR_vfork
+	__NR_vfork,
+#endif
+	__NR_clone, __NR_clone3,
+};
+
+#define MAX_FILTER_LEN 256
+
+static void emit(struct sock_filter *prog, size_t *len, struct sock_filter insn)
+{
+	if (*len >= MAX_FILTER_LEN)
+		die("seccomp filter exceeds %d instructions", MAX_FILTER_LEN);
+	prog[(*len)++] = insn;
+}
+
+static size_t build_filter(struct sock_filter *prog)
+{
+	size_t len = 0;
+	size_t count = sizeof(notified_calls) / sizeof(notified_calls[0]);
+
+	emit(prog, &len, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
+	emit(prog, &len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 1, 0));
+	emit(prog, &len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS));
+	emit(prog, &len, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+#ifdef __x86_64__
+	emit(prog, &len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, 0, 1));
+	emit(prog, &len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS));
+#endif
+	/* Programs fall back to plain syscalls when io_uring is missing;
+	 * its submissions would bypass this filter. */
+	emit(prog, &len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1));
+	emit(prog, &len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS));
+
+	for (size_t i = 0; i < count; i++) {
+		emit(prog, &len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)notified_calls[i], 0, 1));
+		emit(prog, &len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
+	}
+
+	/* write and writev notify only for fd 1 and 2: the low 32 bits of
+	 * args[0], which sit first on a little-endian machine. */
+	emit(prog, &len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_write, 1, 0));
+	emit(prog, &len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_writev, 0, 5));
+	emit(prog, &len, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])));
+	emit(prog, &len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 2, 0));
+	emit(prog, &len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 2, 1, 0));
+	emit(prog, &len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	emit(prog, &len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
+	emit(prog, &len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	return len;
+}
+
+/*
+ * Installs the filter on the calling thread and returns the listener fd,
+ * or -errno. WAIT_KILLABLE_RECV (Linux 5.19) keeps a notified call
+ * interruptible only by fatal signals once the core has received it;
+ * older kernels reject the flag, so the call is retried without it.
+ */
+int install_filter(void)
+{
+	struct sock_filter prog[MAX_FILTER_LEN];
+	struct sock_fprog fprog = { .len = (unsigned short)build_filter(prog),
+				    .filter = prog };
+	unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER |
+			      SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+	long fd;
+
+	fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fprog);
+	if (fd < 0 && errno == EINVAL) {
+		flags &= ~SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+		fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fprog);
+	}
+	return fd < 0 ? -errno : (int)fd;
+}

@@ -1,0 +1,530 @@
+/*
+ * File calls. The trace needs each call's result, including failed
+ * lookups, so the core performs the call itself on a directory fd that
+ * stands for the caller's cwd or dirfd and returns the result; an opened
+ * file is injected with SECCOMP_IOCTL_NOTIF_ADDFD. Paths under /proc,
+ * /dev and /sys and files that are neither regular files nor directories
+ * are left to the kernel (CONTINUE), recorded without a result.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core.h"
+
+enum file_op {
+	OP_NONE,
+	OP_OPEN,
+	OP_OPENAT2,
+	OP_STAT,
+	OP_STATX,
+	OP_ACCESS,
+	OP_FACCESSAT2,
+	OP_READLINK,
+	OP_UNLINK,
+	OP_RENAME,
+	OP_MKDIR,
+	OP_CHMOD,
+	OP_CHOWN,
+	OP_UTIMENS,
+	OP_CHDIR,
+	OP_FCHDIR,
+	OP_UMASK,
+};
+
+struct file_call {
+	enum event_name name;
+	enum file_op op;
+	int dirfd;
+	uint64_t path_addr;
+	int dirfd2;
+	uint64_t path2_addr;
+	bool has_flags;
+	uint64_t flags;
+	bool has_mode;
+	mode_t mode;
+	int at_flags;
+	uint64_t buf;
+	uint64_t size;
+	uid_t uid;
+	gid_t gid;
+	bool empty_path_ok; /* AT_EMPTY_PATH applies to an empty path */
+};
+
+static mode_t core_umask = 022;
+
+static void set_flags(struct file_call *f, uint64_t flags)
+{
+	f->has_flags = true;
+	f->flags = flags;
+}
+
+static void set_mode(struct file_call *f, uint64_t mode)
+{
+	f->has_mode = true;
+	f->mode = (mode_t)mode;
+}
+
+/* Decodes the arguments of the calls that have no *at() variant. Returns
+ * false when nr is none of them. */
+static bool decode_legacy(int nr, const __u64 *a, struct file_call *f)
+{
+	f->dirfd = AT_FDCWD;
+	f->path_addr = a[0];
+	switch (nr) {
+#ifdef __NR_open
+	case __NR_open:
+		*f = (struct file_call){ .name = EV_OPEN, .op = OP_OPEN, .dirfd = AT_FDCWD, .path_addr = a[0] };
+		set_flags(f, a[1]);
+		set_mode(f, a[2]);
+		return true;
+#endif
+#ifdef __NR_creat
+	case __NR_creat:
+		*f = (struct file_call){ .name = EV_CREAT, .op = OP_OPEN, .dirfd = AT_FDCWD, .path_addr = a[0] };
+		set_flags(f, O_CREAT | O_WRONLY | O_TRUNC);
+		set_mode(f, a[1]);
+		return true;
+#endif
+#ifdef __NR_stat
+	case __NR_stat:
+		*f = (struct file_call){ .name = EV_STAT, .op = OP_STAT, .dirfd = AT_FDCWD, .path_addr = a[0] };
+		f->buf = a[1];
+		return true;
+#endif
+#ifdef __NR_lstat
+	case __NR_lstat:
+		*f = (struct file_call){ .name = EV_LSTAT, .op = OP_STAT, .dirfd = AT_FDCWD, .path_addr = a[0] };
+		f->buf = a[1];
+		f->at_flags = AT_SYMLINK_NOFOLLOW;
+		return true;
+#endif
+#ifdef __NR_access
+	case __NR_access:
+		*f = (struct file_call){ .name = EV_ACCESS, .op = OP_ACCESS, .dirfd = AT_FDCWD, .path_addr = a[0] };
+		set_mode(f, a[1]);
+		return true;
+#endif
+#ifdef __NR_readlink
+	case __NR_readlink:
+		*f = (struct file_call){ .name = EV_READLINK, .op = OP_READLINK, .dirfd = AT_FDCWD, .path_addr = a[0] };
+		f->buf = a[1];
+		f->size = a[2];
+		return true;
+#endif
+#ifdef __NR_unlink
+	case __NR_unlink:
+		*f = (struct file_call){ .name = EV_UNLINK, .op = OP_UNLINK, .dirfd = AT_FDCWD, .path_addr = a[0] };
+		return true;
+#endif
+#ifdef __NR_rmdir
+	case __NR_rmdir:
+		*f = (struct file_call){ .name = EV_RMDIR, .op = OP_UNLINK, .dirfd = AT_FDCWD, .path_addr = a[0] };
+		f->at_flags = AT_REMOVEDIR;
+		return true;
+#endif
+#ifdef __NR_rename
+	case __NR_rename:
+		*f = (struct file_call){ .name = EV_RENAME, .op = OP_RENAME, .dirfd = AT_FDCWD, .path_addr = a[0], .dirfd2 = AT_FDCWD, .path2_addr = a[1] };
+		return true;
+#endif
+#ifdef __NR_mkdir
+	case __NR_mkdir:
+		*f = (struct file_call){ .name = EV_MKDIR, .op = OP_MKDIR, .dirfd = AT_FDCWD, .path_addr = a[0] };
+		set_mode(f, a[1]);
+		return true;
+#endif
+#ifdef __NR_chmod
+	case __NR_chmod:
+		*f = (struct file_call){ .name = EV_CHMOD, .op = OP_CHMOD, .dirfd = AT_FDCWD, .path_addr = a[0] };
+		set_mode(f, a[1]);
+		return true;
+#endif
+#ifdef __NR_chown
+	case __NR_chown:
+		*f = (struct file_call){ .name = EV_CHOWN, .op = OP_CHOWN, .dirfd = AT_FDCWD, .path_addr = a[0] };
+		f->uid = (uid_t)a[1];
+		f->gid = (gid_t)a[2];
+		return true;
+#endif
+#ifdef __NR_lchown
+	case __NR_lchown:
+		*f = (struct file_call){ .name = EV_LCHOWN, .op = OP_CHOWN, .dirfd = AT_FDCWD, .path_addr = a[0] };
+		f->uid = (uid_t)a[1];
+		f->gid = (gid_t)a[2];
+		f->at_flags = AT_SYMLINK_NOFOLLOW;
+		return true;
+#endif
+	case __NR_chdir:
+		*f = (struct file_call){ .name = EV_CHDIR, .op = OP_CHDIR, .dirfd = AT_FDCWD, .path_addr = a[0] };
+		return true;
+	case __NR_fchdir:
+		*f = (struct file_call){ .name = EV_CHDIR, .op = OP_FCHDIR };
+		return true;
+	case __NR_umask:
+		*f = (struct file_call){ .name = EV_CHDIR, .op = OP_UMASK };
+		set_mode(f, a[0]);
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool decode_at(int nr, const __u64 *a, struct file_call *f)
+{
+	int dirfd = (int)a[0];
+
+	switch (nr) {
+	case __NR_openat:
+		*f = (struct file_call){ .name = EV_OPENAT, .op = OP_OPEN, .dirfd = dirfd, .path_addr = a[1] };
+		set_flags(f, a[2]);
+		set_mode(f, a[3]);
+		return true;
+	case __NR_openat2:
+		*f = (struct file_call){ .name = EV_OPENAT2, .op = OP_OPENAT2, .dirfd = dirfd, .path_addr = a[1] };
+		return true;
+	case __NR_newfstatat:
+		*f = (struct file_call){ .name = EV_NEWFSTATAT, .op = OP_STAT, .dirfd = dirfd, .path_addr = a[1] };
+		f->buf = a[2];
+		f->at_flags = (int)a[3];
+		set_flags(f, a[3]);
+		f->empty_path_ok = true;
+		return true;
+	case __NR_statx:
+		*f = (struct file_call){ .name = EV_STATX, .op = OP_STATX, .dirfd = dirfd, .path_addr = a[1] };
+		f->at_flags = (int)a[2];
+		set_flags(f, a[2]);
+		f->size = a[3]; /* mask */
+		f->buf = a[4];
+		f->empty_path_ok = true;
+		return true;
+	case __NR_faccessat:
+		*f = (struct file_call){ .name = EV_FACCESSAT, .op = OP_ACCESS, .dirfd = dirfd, .path_addr = a[1] };
+		set_mode(f, a[2]);
+		return true;
+	case __NR_faccessat2:
+		*f = (struct file_call){ .name = EV_FACCESSAT2, .op = OP_FACCESSAT2, .dirfd = dirfd, .path_addr = a[1] };
+		set_mode(f, a[2]);
+		f->at_flags = (int)a[3];
+		set_flags(f, a[3]);
+		f->empty_path_ok = true;
+		return true;
+	case __NR_readlinkat:
+		*f = (struct file_call){ .name = EV_READLINKAT, .op = OP_READLINK, .dirfd = dirfd, .path_addr = a[1] };
+		f->buf = a[2];
+		f->size = a[3];
+		return true;
+	case __NR_unlinkat:
+		*f = (struct file_call){ .name = EV_UNLINKAT, .op = OP_UNLINK, .dirfd = dirfd, .path_addr = a[1] };
+		f->at_flags = (int)a[2];
+		set_flags(f, a[2]);
+		return true;
+	case __NR_renameat:
+		*f = (struct file_call){ .name = EV_RENAMEAT, .op = OP_RENAME, .dirfd = dirfd, .path_addr = a[1], .dirfd2 = (int)a[2], .path2_addr = a[3] };
+		return true;
+	case __NR_renameat2:
+		*f = (struct file_call){ .name = EV_RENAMEAT2, .op = OP_RENAME, .dirfd = dirfd, .path_addr = a[1], .dirfd2 = (int)a[2], .path2_addr = a[3] };
+		f->at_flags = (int)a[4];
+		set_flags(f, a[4]);
+		return true;
+	case __NR_mkdirat:
+		*f = (struct file_call){ .name = EV_MKDIRAT, .op = OP_MKDIR, .dirfd = dirfd, .path_addr = a[1] };
+		set_mode(f, a[2]);
+		return true;
+	case __NR_fchmodat:
+		*f = (struct file_call){ .name = EV_FCHMODAT, .op = OP_CHMOD, .dirfd = dirfd, .path_addr = a[1] };
+		set_mode(f, a[2]);
+		return true;
+	case __NR_fchownat:
+		*f = (struct file_call){ .name = EV_FCHOWNAT, .op = OP_CHOWN, .dirfd = dirfd, .path_addr = a[1] };
+		f->uid = (uid_t)a[2];
+		f->gid = (gid_t)a[3];
+		f->at_flags = (int)a[4];
+		set_flags(f, a[4]);
+		f->empty_path_ok = true;
+		return true;
+	case __NR_utimensat:
+		*f = (struct file_call){ .name = EV_UTIMENSAT, .op = OP_UTIMENS, .dirfd = dirfd, .path_addr = a[1] };
+		f->buf = a[2];
+		f->at_flags = (int)a[3];
+		set_flags(f, a[3]);
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void use_umask(mode_t mask)
+{
+	if (mask == core_umask)
+		return;
+	umask(mask);
+	core_umask = mask;
+}
+
+/* Opens with O_PATH first: a FIFO or device must not be opened by the
+ * core (a FIFO blocks, /dev/tty would be the core's terminal). Returns
+ * true when the kernel should perform the open instead. */
+static bool open_needs_kernel(const struct resolved *r, const char *path,
+			      uint64_t flags)
+{
+	int probe_flags = O_PATH | O_CLOEXEC | (int)(flags & O_NOFOLLOW);
+	struct stat st;
+	int fd = openat(r->dirfd, path, probe_flags);
+	bool special;
+
+	if (fd < 0)
+		return false;
+	special = fstat(fd, &st) != 0 || is_kernel_only_dev(st.st_dev) ||
+		  (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) &&
+		   !((flags & O_NOFOLLOW) && S_ISLNK(st.st_mode)));
+	close(fd);
+	return special;
+}
+
+/* Performs the open and injects the fd. Returns the tracee's fd or
+ * -errno, or INT64_MIN when the kernel must perform the call. */
+static int64_t perform_open(struct call *c, const struct resolved *r,
+			    const char *path, const struct file_call *f)
+{
+	struct seccomp_notif_addfd addfd = { 0 };
+	int flags = (int)f->flags;
+	struct stat st;
+	int fd, err, tracee_fd;
+
+	if (open_needs_kernel(r, path, f->flags))
+		return INT64_MIN;
+	if (!call_still_valid(c))
+		return INT64_MIN;
+
+	use_umask(c->proc->umask);
+	/* O_NONBLOCK keeps a FIFO that replaced the probed file from
+	 * blocking the core; it is cleared again below. */
+	fd = openat(r->dirfd, path, flags | O_NONBLOCK | O_CLOEXEC, f->mode);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0 || (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
+		close(fd);
+		return INT64_MIN;
+	}
+	if (!(flags & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+
+	addfd.id = c->req->id;
+	addfd.flags = SECCOMP_ADDFD_FLAG_SEND;
+	addfd.srcfd = (uint32_t)fd;
+	addfd.newfd_flags = (flags & O_CLOEXEC) ? O_CLOEXEC : 0;
+	tracee_fd = ioctl(c->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
+	err = errno;
+	close(fd);
+	c->answered = true;
+	if (tracee_fd < 0 && err != ENOENT)
+		log_debug("injecting an fd into %d failed: %s", (int)c->tid, strerror(err));
+	return tracee_fd < 0 ? -err : tracee_fd;
+}
+
+static int64_t perform_stat(struct call *c, const struct resolved *r,
+			    const char *path, const struct file_call *f)
+{
+	struct stat st;
+
+	if (fstatat(r->dirfd, path, &st, f->at_flags) != 0)
+		return -errno;
+	if (is_kernel_only_dev(st.st_dev))
+		return INT64_MIN;
+	if (tracee_write(c->tid, f->buf, &st, sizeof(st)) != (ssize_t)sizeof(st))
+		return -EFAULT;
+	return 0;
+}
+
+static int64_t perform_statx(struct call *c, const struct resolved *r,
+			     const char *path, const struct file_call *f)
+{
+	struct statx stx;
+
+	if (syscall(SYS_statx, r->dirfd, path, f->at_flags, (unsigned int)f->size, &stx) != 0)
+		return -errno;
+	if (is_kernel_only_dev(makedev(stx.stx_dev_major, stx.stx_dev_minor)))
+		return INT64_MIN;
+	if (tracee_write(c->tid, f->buf, &stx, sizeof(stx)) != (ssize_t)sizeof(stx))
+		return -EFAULT;
+	return 0;
+}
+
+static int64_t perform_readlink(struct call *c, const struct resolved *r,
+				const char *path, const struct file_call *f)
+{
+	char target[PATH_MAX];
+	size_t size = f->size < sizeof(target) ? f->size : sizeof(target);
+	ssize_t n;
+
+	if ((int)f->size <= 0)
+		return -EINVAL;
+	n = readlinkat(r->dirfd, path, target, size);
+	if (n < 0)
+		return -errno;
+	if (tracee_write(c->tid, f->buf, target, (size_t)n) != n)
+		return -EFAULT;
+	return n;
+}
+
+static int64_t perform_utimens(struct call *c, const struct resolved *r,
+			       const char *path, const struct file_call *f)
+{
+	struct timespec times[2];
+
+	if (f->buf &&
+	    tracee_read(c->tid, f->buf, times, sizeof(times)) != (ssize_t)sizeof(times))
+		return -EFAULT;
+	if (utimensat(r->dirfd, path, f->buf ? times : NULL, f->at_flags) != 0)
+		return -errno;
+	return 0;
+}
+
+static int64_t result_of(int rc)
+{
+	return rc == 0 ? 0 : -errno;
+}
+
+/* Performs the call in the core. Returns the result, or INT64_MIN when
+ * the kernel must perform it. */
+static int64_t perform(struct call *c, const struct file_call *f,
+		       const char *path, const struct resolved *r,
+		       const char *path2, const struct resolved *r2)
+{
+	switch (f->op) {
+	case OP_OPEN:
+		return perform_open(c, r, path, f);
+	case OP_STAT:
+		return perform_stat(c, r, path, f);
+	case OP_STATX:
+		return perform_statx(c, r, path, f);
+	case OP_ACCESS:
+		return result_of((int)syscall(SYS_faccessat, r->dirfd, path, (int)f->mode));
+	case OP_FACCESSAT2:
+		return result_of((int)syscall(SYS_faccessat2, r->dirfd, path, (int)f->mode, f->at_flags));
+	case OP_READLINK:
+		return perform_readlink(c, r, path, f);
+	case OP_UNLINK:
+		return result_of(unlinkat(r->dirfd, path, f->at_flags));
+	case OP_RENAME:
+		return result_of((int)syscall(SYS_renameat2, r->dirfd, path, r2->dirfd, path2, (unsigned int)f->at_flags));
+	case OP_MKDIR:
+		use_umask(c->proc->umask);
+		return result_of(mkdirat(r->dirfd, path, f->mode));
+	case OP_CHMOD:
+		return result_of(fchmodat(r->dirfd, path, f->mode, 0));
+	case OP_CHOWN:
+		return result_of(fchownat(r->dirfd, path, f->uid, f->gid, f->at_flags));
+	case OP_UTIMENS:
+		return perform_utimens(c, r, path, f);
+	default:
+		return INT64_MIN;
+	}
+}
+
+static void record(struct call *c, const struct file_call *f,
+		   const char *path, const struct resolved *r,
+		   const char *path2, const struct resolved *r2, int64_t result)
+{
+	struct event ev;
+
+	trace_ensure_slice(c->proc, c->thread);
+	trace_event_begin(&ev, c->proc, c->thread, f->name, CAT_FILE);
+	ann_string(&ev, AN_PATH, path);
+	ann_string(&ev, AN_ABSPATH, r->abspath);
+	if (path2) {
+		ann_string(&ev, AN_PATH2, path2);
+		ann_string(&ev, AN_ABSPATH2, r2->abspath);
+	}
+	if (f->has_flags)
+		ann_int(&ev, AN_FLAGS, (int64_t)f->flags);
+	if (f->has_mode)
+		ann_uint(&ev, AN_MODE, f->mode);
+	if (result != INT64_MIN)
+		ann_int(&ev, AN_RESULT, result);
+	trace_event_end(&ev);
+}
+
+/* Handles calls that only change the core's view of the process. */
+static bool handle_state_call(struct call *c, const struct file_call *f)
+{
+	if (f->op == OP_UMASK) {
+		c->proc->umask = f->mode & 0777;
+	} else if (f->op == OP_FCHDIR) {
+		proc_drop_cwd(c->proc);
+	} else {
+		return false;
+	}
+	call_continue(c);
+	return true;
+}
+
+static void handle_paths(struct call *c, const struct file_call *f,
+			 char *path, char *path2)
+{
+	struct resolved r = { .dirfd = -1 }, r2 = { .dirfd = -1 };
+	bool two = f->path2_addr != 0;
+	int64_t result = INT64_MIN;
+
+	if (resolve_path(c->proc, c->tid, f->dirfd, path, &r) != 0 ||
+	    (two && resolve_path(c->proc, c->tid, f->dirfd2, path2, &r2) != 0)) {
+		call_continue(c);
+		goto out;
+	}
+	if (f->op == OP_CHDIR) {
+		/* NOTE: another thread's call between this drop and the
+		 * kernel's chdir can cache the old cwd again. */
+		proc_drop_cwd(c->proc);
+	} else if (!r.kernel_only && !(two && r2.kernel_only) &&
+		   call_still_valid(c)) {
+		result = perform(c, f, path, &r, two ? path2 : NULL, &r2);
+	}
+	if (result == INT64_MIN)
+		call_continue(c);
+	else
+		call_return(c, result);
+	record(c, f, path, &r, two ? path2 : NULL, &r2, result);
+out:
+	resolved_release(&r);
+	resolved_release(&r2);
+}
+
+/* Returns true when the call was a file call. */
+bool handle_file(struct call *c)
+{
+	static char path[PATH_MAX], path2[PATH_MAX];
+	struct file_call f = { 0 };
+	int nr = c->req->data.nr;
+
+	if (!decode_legacy(nr, c->req->data.args, &f) &&
+	    !decode_at(nr, c->req->data.args, &f))
+		return false;
+	if (handle_state_call(c, &f))
+		return true;
+
+	/* An unreadable path (NULL for futimens, or a bad pointer) is left
+	 * to the kernel, which returns the right error. */
+	if (tracee_read_string(c->tid, f.path_addr, path, sizeof(path)) < 0 ||
+	    (f.path2_addr &&
+	     tracee_read_string(c->tid, f.path2_addr, path2, sizeof(path2)) < 0)) {
+		call_continue(c);
+		return true;
+	}
+	/* fstat-like calls on a tracee fd: nothing to resolve or record. */
+	if (path[0] == '\0' && f.empty_path_ok && (f.at_flags & AT_EMPTY_PATH)) {
+		call_continue(c);
+		return true;
+	}
+	handle_paths(c, &f, path, path2);
+	return true;
+}

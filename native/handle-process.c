@@ -1,0 +1,334 @@
+/* Process calls (fork, clone, exec, exit) and output to fd 1 and 2. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "core.h"
+
+#define ARGV_MAX_BYTES (1u << 20)
+#define OUTPUT_MAX_BYTES (1u << 20)
+
+static struct stat own_output[3];
+static bool own_output_valid[3];
+
+void terminal_init(void)
+{
+	for (int fd = 1; fd <= 2; fd++)
+		own_output_valid[fd] = fstat(fd, &own_output[fd]) == 0;
+}
+
+static void record_clone(struct call *c, enum event_name name, uint64_t flags)
+{
+	struct event ev;
+
+	trace_ensure_slice(c->proc, c->thread);
+	trace_event_begin(&ev, c->proc, c->thread, name, CAT_PROCESS);
+	ann_uint(&ev, AN_FLAGS, flags);
+	trace_event_end(&ev);
+}
+
+static uint64_t clone3_flags(struct call *c)
+{
+	uint64_t flags = 0;
+
+	tracee_read(c->tid, c->req->data.args[0], &flags, sizeof(flags));
+	return flags;
+}
+
+static void handle_exit(struct call *c, bool whole_group)
+{
+	int status = (int)c->req->data.args[0];
+
+	/* exit() of one thread ends the process only when it is the last. */
+	if (whole_group || c->proc->thread_count <= 1) {
+		trace_ensure_slice(c->proc, c->thread);
+		proc_note_exit(c->proc, status);
+	}
+	if (!whole_group)
+		proc_remove_thread(c->proc, c->tid);
+	call_continue(c);
+}
+
+static void exec_abspath(struct call *c, int dirfd, const char *path,
+			 int flags, struct resolved *r, int *err)
+{
+	char link[64];
+	ssize_t n;
+
+	if (path[0] == '\0' && (flags & AT_EMPTY_PATH)) {
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)c->tid, dirfd);
+		n = readlink(link, r->abspath, sizeof(r->abspath) - 1);
+		r->abspath[n < 0 ? 0 : n] = '\0';
+		*err = n < 0 ? EBADF : 0;
+		if (!*err)
+			*err = access(r->abspath, X_OK) == 0 ? 0 : errno;
+		r->dirfd = -1;
+		return;
+	}
+
+	*err = -resolve_path(c->proc, c->tid, dirfd, path, r);
+	if (*err)
+		return;
+	/* NOTE: success of the exec is judged by this X_OK check before
+	 * the call; a binary with a bad format or a missing interpreter
+	 * still counts as a successful exec here. */
+	if (faccessat(r->dirfd, path, X_OK, 0) != 0)
+		*err = errno;
+}
+
+static void record_exec_event(struct call *c, enum event_name name,
+			      const char *path, const char *abspath,
+			      char **argv, int err)
+{
+	struct event ev;
+
+	trace_ensure_slice(c->proc, c->thread);
+	trace_event_begin(&ev, c->proc, c->thread, name, CAT_PROCESS);
+	ann_string(&ev, AN_PATH, path);
+	ann_string(&ev, AN_ABSPATH, abspath);
+	ann_argv(&ev, AN_ARGV, argv);
+	ann_string(&ev, AN_CWD, c->proc->cwd ? c->proc->cwd : "");
+	ann_int(&ev, AN_RESULT, -err);
+	trace_event_end(&ev);
+}
+
+static void begin_new_program(struct call *c, const char *abspath, char **argv)
+{
+	struct process *p = c->proc;
+	struct thread *leader;
+
+	trace_slice_end(p);
+	free(p->exe);
+	p->exe = xstrdup(abspath);
+	proc_set_argv(p, argv_copy(argv));
+	p->execed = true;
+
+	/* The exec'ing thread continues under the thread group id. */
+	proc_keep_only_thread(p, c->tid);
+	if (c->tid != p->tgid) {
+		proc_remove_thread(p, c->tid);
+		leader = proc_add_thread(p, p->tgid);
+	} else {
+		leader = &p->threads[0];
+	}
+	trace_slice_begin(p, leader);
+	trace_process_tree(p);
+}
+
+static void handle_exec(struct call *c, bool at)
+{
+	const __u64 *args = c->req->data.args;
+	int dirfd = at ? (int)args[0] : AT_FDCWD;
+	uint64_t path_addr = at ? args[1] : args[0];
+	uint64_t argv_addr = at ? args[2] : args[1];
+	int flags = at ? (int)args[4] : 0;
+	struct resolved r = { .dirfd = -1 };
+	char path[PATH_MAX];
+	char **argv;
+	int err;
+
+	if (tracee_read_string(c->tid, path_addr, path, sizeof(path)) < 0) {
+		call_continue(c);
+		return;
+	}
+	argv = tracee_read_argv(c->tid, argv_addr, ARGV_MAX_BYTES);
+	proc_cwd_fd(c->proc, c->tid);
+	exec_abspath(c, dirfd, path, flags, &r, &err);
+
+	record_exec_event(c, at ? EV_EXECVEAT : EV_EXECVE, path, r.abspath,
+			  argv, err);
+	control_send_exec(c->proc->tgid, c->tid, c->proc->last_ts, argv,
+			  c->proc->cwd ? c->proc->cwd : "", r.abspath, err);
+	if (err == 0)
+		begin_new_program(c, r.abspath, argv);
+	resolved_release(&r);
+	free_argv(argv);
+	call_continue(c);
+}
+
+static bool is_terminal(pid_t tid, int fd)
+{
+	char link[64];
+	struct stat st;
+
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)tid, fd);
+	if (!own_output_valid[fd] || stat(link, &st) != 0)
+		return false;
+	return st.st_dev == own_output[fd].st_dev && st.st_ino == own_output[fd].st_ino;
+}
+
+static bool valid_utf8(const uint8_t *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		uint8_t b = s[i];
+		size_t extra;
+		uint32_t cp;
+
+		if (b < 0x80) {
+			i++;
+			continue;
+		}
+		if ((b & 0xe0) == 0xc0) {
+			extra = 1;
+			cp = b & 0x1f;
+		} else if ((b & 0xf0) == 0xe0) {
+			extra = 2;
+			cp = b & 0x0f;
+		} else if ((b & 0xf8) == 0xf0) {
+			extra = 3;
+			cp = b & 0x07;
+		} else {
+			return false;
+		}
+		for (size_t k = 1; k <= extra; k++) {
+			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		/* Reject overlong forms, surrogates and values past U+10FFFF. */
+		if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
+		    (extra == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += extra + 1;
+	}
+	return true;
+}
+
+static char *base64_encode(const uint8_t *data, size_t len)
+{
+	static const char table[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)data[i] << 16;
+
+		if (i + 1 < len)
+			v |= (uint32_t)data[i + 1] << 8;
+		if (i + 2 < len)
+			v |= data[i + 2];
+		out[o++] = table[(v >> 18) & 63];
+		out[o++] = table[(v >> 12) & 63];
+		out[o++] = i + 1 < len ? table[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < len ? table[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Reads what a write or writev passes, up to OUTPUT_MAX_BYTES. */
+static size_t read_output(struct call *c, bool vector, uint8_t *buf)
+{
+	const __u64 *args = c->req->data.args;
+	struct iovec iov[64];
+	size_t total = 0, count;
+	ssize_t n;
+
+	if (!vector) {
+		size_t len = args[2] < OUTPUT_MAX_BYTES ? args[2] : OUTPUT_MAX_BYTES;
+
+		n = tracee_read(c->tid, args[1], buf, len);
+		return n > 0 ? (size_t)n : 0;
+	}
+
+	count = args[2] < 64 ? args[2] : 64;
+	n = tracee_read(c->tid, args[1], iov, count * sizeof(iov[0]));
+	if (n <= 0)
+		return 0;
+	count = (size_t)n / sizeof(iov[0]);
+	for (size_t i = 0; i < count && total < OUTPUT_MAX_BYTES; i++) {
+		size_t len = iov[i].iov_len;
+
+		if (len > OUTPUT_MAX_BYTES - total)
+			len = OUTPUT_MAX_BYTES - total;
+		n = tracee_read(c->tid, (uint64_t)(uintptr_t)iov[i].iov_base, buf + total, len);
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+	}
+	return total;
+}
+
+static void handle_output(struct call *c, bool vector)
+{
+	int fd = (int)(uint32_t)c->req->data.args[0];
+	uint8_t *buf = xmalloc(OUTPUT_MAX_BYTES + 1);
+	size_t len = read_output(c, vector, buf);
+	struct event ev;
+
+	trace_ensure_slice(c->proc, c->thread);
+	trace_event_begin(&ev, c->proc, c->thread,
+			  fd == 1 ? EV_STDOUT : EV_STDERR, CAT_OUTPUT);
+	ann_int(&ev, AN_FD, fd);
+	if (valid_utf8(buf, len)) {
+		buf[len] = '\0';
+		ann_string(&ev, AN_DATA, (const char *)buf);
+	} else {
+		char *encoded = base64_encode(buf, len);
+
+		ann_string(&ev, AN_DATA_BASE64, encoded);
+		free(encoded);
+	}
+	ann_bool(&ev, AN_TERMINAL, is_terminal(c->tid, fd));
+	trace_event_end(&ev);
+	free(buf);
+	call_continue(c);
+}
+
+/* Returns true when the call was a process or output call. */
+bool handle_process(struct call *c)
+{
+	switch (c->req->data.nr) {
+	case __NR_exit:
+		handle_exit(c, false);
+		return true;
+	case __NR_exit_group:
+		handle_exit(c, true);
+		return true;
+	case __NR_execve:
+		handle_exec(c, false);
+		return true;
+	case __NR_execveat:
+		handle_exec(c, true);
+		return true;
+#ifdef __NR_fork
+	case __NR_fork:
+		record_clone(c, EV_FORK, SIGCHLD);
+		return true;
+#endif
+#ifdef __NR_vfork
+	case __NR_vfork:
+		record_clone(c, EV_VFORK, CLONE_VM | CLONE_VFORK | SIGCHLD);
+		return true;
+#endif
+	case __NR_clone:
+		record_clone(c, EV_CLONE, c->req->data.args[0]);
+		return true;
+	case __NR_clone3:
+		record_clone(c, EV_CLONE3, clone3_flags(c));
+		return true;
+	case __NR_write:
+		handle_output(c, false);
+		return true;
+	case __NR_writev:
+		handle_output(c, true);
+		return true;
+	default:
+		return false;
+	}
+}

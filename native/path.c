@@ -1,0 +1,145 @@
+/*
+ * Resolution of a traced call's (dirfd, path) pair into a directory fd the
+ * core can use with *at() calls and an absolute path for the trace.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core.h"
+
+static dev_t kernel_only_devs[3];
+
+/* Remembers the devices of /proc, /sys and /dev, so that a path reaching
+ * them through a symlink (/etc/mtab -> ../proc/self/mounts) is still left
+ * to the kernel: the core resolving /proc/self would see itself. */
+void path_init(void)
+{
+	static const char *const roots[] = { "/proc", "/sys", "/dev" };
+	struct stat st;
+
+	for (int i = 0; i < 3; i++)
+		kernel_only_devs[i] = stat(roots[i], &st) == 0 ? st.st_dev : (dev_t)-1;
+}
+
+bool is_kernel_only_dev(dev_t dev)
+{
+	for (int i = 0; i < 3; i++)
+		if (kernel_only_devs[i] == dev)
+			return true;
+	return false;
+}
+
+static bool has_prefix_dir(const char *path, const char *dir)
+{
+	size_t len = strlen(dir);
+
+	return strncmp(path, dir, len) == 0 &&
+	       (path[len] == '\0' || path[len] == '/');
+}
+
+static bool is_kernel_only_path(const char *abspath)
+{
+	return has_prefix_dir(abspath, "/proc") ||
+	       has_prefix_dir(abspath, "/sys") ||
+	       has_prefix_dir(abspath, "/dev");
+}
+
+/* Joins base and path and removes ".", ".." and repeated slashes without
+ * following symlinks, as the trace's abspath is defined. */
+static void normalize_join(const char *base, const char *path, char *out,
+			   size_t size)
+{
+	char joined[2 * PATH_MAX + 2];
+	size_t len = 0;
+	char *save = NULL, *part;
+
+	if (path[0] == '/')
+		snprintf(joined, sizeof(joined), "%s", path);
+	else
+		snprintf(joined, sizeof(joined), "%s/%s", base, path);
+
+	out[0] = '\0';
+	for (part = strtok_r(joined, "/", &save); part;
+	     part = strtok_r(NULL, "/", &save)) {
+		if (strcmp(part, ".") == 0)
+			continue;
+		if (strcmp(part, "..") == 0) {
+			char *slash = strrchr(out, '/');
+
+			len = slash ? (size_t)(slash - out) : 0;
+			out[len] = '\0';
+			continue;
+		}
+		len += (size_t)snprintf(out + len, size - len, "/%s", part);
+		if (len >= size) {
+			len = size - 1;
+			break;
+		}
+	}
+	if (len == 0)
+		snprintf(out, size, "/");
+}
+
+static bool read_fd_path(pid_t tid, int fd, char *out, size_t size)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)tid, fd);
+	n = readlink(link, out, size - 1);
+	if (n < 0)
+		return false;
+	out[n] = '\0';
+	return true;
+}
+
+/*
+ * Fills out for one path argument. Returns 0, or -errno when the dirfd is
+ * not open in the tracee (EBADF, as the kernel would return) or the
+ * tracee's cwd cannot be opened.
+ */
+int resolve_path(struct process *p, pid_t tid, int dirfd_arg,
+		 const char *path, struct resolved *out)
+{
+	char base[PATH_MAX] = "/";
+	char link[64];
+
+	out->dirfd = AT_FDCWD;
+	out->close_dirfd = false;
+
+	if (path[0] == '/') {
+		normalize_join("/", path, out->abspath, sizeof(out->abspath));
+	} else if (dirfd_arg == AT_FDCWD) {
+		out->dirfd = proc_cwd_fd(p, tid);
+		if (out->dirfd < 0)
+			return -ESRCH;
+		normalize_join(p->cwd ? p->cwd : "/", path, out->abspath,
+			       sizeof(out->abspath));
+	} else {
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)tid, dirfd_arg);
+		out->dirfd = open(link, O_PATH | O_CLOEXEC);
+		if (out->dirfd < 0)
+			return -EBADF;
+		out->close_dirfd = true;
+		if (!read_fd_path(tid, dirfd_arg, base, sizeof(base)))
+			snprintf(base, sizeof(base), "/");
+		normalize_join(base, path, out->abspath, sizeof(out->abspath));
+	}
+	out->kernel_only = is_kernel_only_path(out->abspath) ||
+			   (p->cwd && path[0] != '/' && dirfd_arg == AT_FDCWD &&
+			    is_kernel_only_path(p->cwd));
+	return 0;
+}
+
+void resolved_release(struct resolved *r)
+{
+	if (r->close_dirfd && r->dirfd >= 0)
+		close(r->dirfd);
+	r->close_dirfd = false;
+}
