@@ -1,7 +1,8 @@
 /**
  * Failure kinds of this package. `TRUNCATED` means more bytes were expected,
- * `NOT_A_TRACE` that the bytes do not have the Trace framing, and
- * `INVALID_OPTION` that a caller passed an unusable option value.
+ * `NOT_A_TRACE` that the bytes do not have the Trace framing,
+ * `INVALID_OPTION` that a caller passed an unusable option value, `IO` that
+ * a file operation failed, and `CLOSED` that a finished collector was used.
  */
 export type PerfettoErrorCode =
   | "TRUNCATED"
@@ -10,7 +11,8 @@ export type PerfettoErrorCode =
   | "BAD_COMPRESSION"
   | "NESTED_COMPRESSION"
   | "INVALID_OPTION"
-  | "IO";
+  | "IO"
+  | "CLOSED";
 
 /** The one error class of `@uwrx/perfetto`; `cause` keeps the lower error. */
 export class PerfettoError extends Error {
