@@ -48,7 +48,8 @@ describe("uwrx-core output and processes", () => {
     expect(data.join("")).toBe("one\n\xff\n");
     const errors = eventsNamed(run, "stderr").map((e) => e.annotations.get("data"));
     expect(errors.join("")).toBe(run.stderr);
-    expect(out[0]?.annotations.get("terminal")).toBe(false);
+    // The command inherits the core's own stdout pipe.
+    expect(out[0]?.annotations.get("terminal")).toBe(true);
   });
 
   test("sh -c with fork and vfork records every process", async () => {
