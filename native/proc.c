@@ -204,6 +204,9 @@ static struct process *proc_create(const struct status_fields *st)
 	total_count++;
 
 	trace_start_process(p);
+	/* trace_processor takes parents only from ProcessTree, and a process
+	 * that never execs would otherwise have none. */
+	trace_process_tree(p);
 	control_send_process_started(p->tgid, p->ppid, p->last_ts,
 				     p->buffer_name);
 	log_debug("process %d (parent %d) seen, buffer %s", (int)p->tgid,

@@ -179,7 +179,7 @@ export class SupervisedRun extends EventEmitter<SupervisedRunEvents> {
     return {
       exitCode,
       signal,
-      status: signal !== undefined ? 128 + signal : (exitCode ?? 125),
+      status: shellStatus(finished),
       execErrno: finished.execErrno,
       complete: true,
       core,
@@ -188,6 +188,16 @@ export class SupervisedRun extends EventEmitter<SupervisedRunEvents> {
     };
   }
 }
+
+/** The status a shell would report: 127 not found, 126 not executable. */
+function shellStatus(finished: Finished): number {
+  if (finished.execErrno !== 0)
+    return finished.execErrno === ENOENT ? 127 : 126;
+  if (finished.signal !== undefined) return 128 + finished.signal;
+  return finished.exitCode ?? 125;
+}
+
+const ENOENT = 2;
 
 /**
  * Starts `command` under the syscall core and returns at once. The core
