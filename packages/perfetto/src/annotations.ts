@@ -6,7 +6,7 @@ import {
 } from "./gen/perfetto/protos/debug_annotation_pb.js";
 
 /**
- * A debug annotation value as JavaScript sees it. Arrays become
+ * A debug annotation value in JavaScript form. Arrays become
  * `array_values` and plain objects `dict_entries`.
  */
 export type AnnotationValue =

@@ -47,10 +47,10 @@ export function readFrameHeader(
 ): FrameHeader | undefined {
   const tag = bytes[offset];
   if (tag !== PACKET_TAG) {
-    const shown = tag === undefined ? "end of data" : `0x${hex(tag)}`;
+    const found = tag === undefined ? "end of data" : `0x${hex(tag)}`;
     throw new PerfettoError(
       "NOT_A_TRACE",
-      `Not a Perfetto trace: expected a Trace.packet tag (0x0a) at byte offset ${offset}, found ${shown}`,
+      `Not a Perfetto trace: expected a Trace.packet tag (0x0a) at byte offset ${offset}, found ${found}`,
     );
   }
 

@@ -23,7 +23,7 @@ export class InternTable {
     return iid;
   }
 
-  /** Returns the entries added since the last call, and forgets them. */
+  /** Returns the entries added since the last call and clears that list. */
   takePending(): InternedEntry[] {
     const entries = this.pending;
     this.pending = [];

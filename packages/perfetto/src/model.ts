@@ -80,7 +80,7 @@ export interface ClockSnapshotInfo {
   clocks: { clockId: number; timestamp: bigint }[];
 }
 
-/** What readTrace() finds in a trace. */
+/** Processes, threads, tracks, events and slices of a decoded trace. */
 export interface TraceModel {
   /** Decoded packets in file order, compressed packets expanded. */
   packets: TracePacket[];

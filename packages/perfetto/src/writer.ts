@@ -214,7 +214,7 @@ export class TraceWriter {
     this.stateCleared = false;
   }
 
-  /** Returns the packets written since the last call, and forgets them. */
+  /** Returns the packets written since the last call and clears that list. */
   takePackets(): TracePacket[] {
     const packets = this.packets;
     this.packets = [];

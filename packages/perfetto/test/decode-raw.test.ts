@@ -1,6 +1,6 @@
-// Checks written bytes with `protoc --decode_raw`, which knows no schema, so
-// field numbers are compared with Perfetto's own rather than with the
-// package's generated code.
+// Checks written bytes with `protoc --decode_raw`, which decodes without a
+// schema, so field numbers are compared with Perfetto's own rather than with
+// the package's generated code.
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { unzlibSync } from "fflate";
 import { spawnSync } from "node:child_process";
@@ -98,6 +98,7 @@ function writeProcess(
   const index = sequenceId - 1;
   const writer = new TraceWriter({ sequenceId });
   const thread = threadTrackUuid(index, 1);
+
   writer.processTrack({ uuid: processTrackUuid(index), pid });
   writer.threadTrack({
     uuid: thread,
@@ -109,6 +110,7 @@ function writeProcess(
     timestamp: start,
     processes: [{ pid, ppid: 1, cmdline: ["cc", "x.c"] }],
   });
+
   writer.beginSlice({
     timestamp: start,
     trackUuid: thread,
@@ -138,6 +140,7 @@ function writeProcess(
     args: { status: 0 },
   });
   writer.endSlice({ timestamp: start + 5, trackUuid: thread });
+
   return writer.encode();
 }
 
@@ -219,8 +222,7 @@ function checkBalancedSlices(packets: RawField[]): void {
 
     const track = scalarOf(event, 11)!;
     const type = scalarOf(event, 9);
-    const change = type === "1" ? 1 : type === "2" ? -1 : 0;
-    const next = (depth.get(track) ?? 0) + change;
+    const next = (depth.get(track) ?? 0) + depthChange(type);
     expect(next).toBeGreaterThanOrEqual(0);
     depth.set(track, next);
   }
@@ -233,7 +235,19 @@ function checkTimestampOrder(packets: RawField[]): void {
     .map((packet) => scalarOf(packet.children!, 8))
     .filter((value): value is string => value !== undefined)
     .map((value) => BigInt(value));
-  const sorted = [...timestamps].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const sorted = [...timestamps].sort(compareBigints);
 
   expect(timestamps).toEqual(sorted);
+}
+
+// TrackEvent.Type: 1 is TYPE_SLICE_BEGIN and 2 is TYPE_SLICE_END.
+function depthChange(type: string | undefined): number {
+  if (type === "1") return 1;
+  if (type === "2") return -1;
+  return 0;
+}
+
+function compareBigints(a: bigint, b: bigint): number {
+  if (a === b) return 0;
+  return a < b ? -1 : 1;
 }

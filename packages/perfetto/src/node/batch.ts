@@ -12,15 +12,18 @@ export interface SortableFrame {
 }
 
 /**
- * Orders frames by timestamp. The sort is stable and a frame's key never is
- * below the key of the frame before it in the same file, so the packets of
- * one buffer (one sequence) keep their order even when a packet has no
- * timestamp; reordering them would break interning.
+ * Orders frames by key with a stable sort. The caller gives each frame a key
+ * no lower than the key of the frame before it in the same file. The packets
+ * of one buffer (one sequence) then keep their order, also when a packet has
+ * no timestamp, because reordering them would break interning.
  */
 export function sortFrames(frames: SortableFrame[]): Frame[] {
-  return frames
-    .sort((a, b) => (a.key === b.key ? 0 : a.key < b.key ? -1 : 1))
-    .map((entry) => entry.frame);
+  return frames.sort(compareKeys).map((entry) => entry.frame);
+}
+
+function compareKeys(a: SortableFrame, b: SortableFrame): number {
+  if (a.key === b.key) return 0;
+  return a.key < b.key ? -1 : 1;
 }
 
 /**

@@ -218,8 +218,8 @@ export async function mergeBufferDir(
   return new BufferCollector({ ...options, dir, output }).finish();
 }
 
-// A buffer listed by readdir can be removed before it is opened, for example
-// when its process's directory is cleaned up; it then has nothing to merge.
+// A buffer listed by readdir can be removed before it is opened. Such a file
+// has nothing left to merge, so it is skipped.
 async function openIfPresent(path: string): Promise<BufferFile | undefined> {
   try {
     return await BufferFile.open(path);
