@@ -157,15 +157,29 @@ static void handle_exec(struct call *c, bool at)
 	call_continue(c);
 }
 
-static bool is_terminal(pid_t tid, int fd)
+/*
+ * Returns 1 or 2 when the tracee's fd is the same file as the core's own
+ * stdout or stderr, else 0. `echo x >&2` in a shell writes to fd 1 after
+ * dup2, so the file, not the fd number, tells which stream the user saw;
+ * when both of the core's streams are one file (a terminal), the fd number
+ * decides.
+ */
+static int terminal_stream(pid_t tid, int fd)
 {
 	char link[64];
 	struct stat st;
+	bool same[3] = { false, false, false };
 
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)tid, fd);
-	if (!own_output_valid[fd] || stat(link, &st) != 0)
-		return false;
-	return st.st_dev == own_output[fd].st_dev && st.st_ino == own_output[fd].st_ino;
+	if (stat(link, &st) != 0)
+		return 0;
+	for (int own = 1; own <= 2; own++)
+		same[own] = own_output_valid[own] &&
+			    st.st_dev == own_output[own].st_dev &&
+			    st.st_ino == own_output[own].st_ino;
+	if (same[1] && same[2])
+		return fd;
+	return same[1] ? 1 : same[2] ? 2 : 0;
 }
 
 static bool valid_utf8(const uint8_t *s, size_t len)
@@ -271,9 +285,12 @@ static void handle_output(struct call *c, bool vector)
 	size_t len = read_output(c, vector, buf);
 	struct event ev;
 
+	int stream = terminal_stream(c->tid, fd);
+
 	trace_ensure_slice(c->proc, c->thread);
 	trace_event_begin(&ev, c->proc, c->thread,
-			  fd == 1 ? EV_STDOUT : EV_STDERR, CAT_OUTPUT);
+			  (stream ? stream : fd) == 1 ? EV_STDOUT : EV_STDERR,
+			  CAT_OUTPUT);
 	ann_int(&ev, AN_FD, fd);
 	if (valid_utf8(buf, len)) {
 		buf[len] = '\0';
@@ -284,7 +301,7 @@ static void handle_output(struct call *c, bool vector)
 		ann_string(&ev, AN_DATA_BASE64, encoded);
 		free(encoded);
 	}
-	ann_bool(&ev, AN_TERMINAL, is_terminal(c->tid, fd));
+	ann_bool(&ev, AN_TERMINAL, stream != 0);
 	trace_event_end(&ev);
 	free(buf);
 	call_continue(c);

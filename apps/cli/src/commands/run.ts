@@ -1,0 +1,235 @@
+import { accessSync, constants } from "node:fs";
+import { basename, join } from "node:path";
+
+import {
+  createBufferDir,
+  removeBufferDir,
+  startSupervised,
+  type RunResult,
+  type SupervisedRun,
+} from "@uwrx/seccomp-native";
+import { BufferCollector } from "@uwrx/perfetto/node";
+
+import { hasFlag, optionValue, parseArgs, type OptionSpec } from "../args.js";
+import { CliError, EXIT_UWRX_FAILURE, usageError } from "../errors.js";
+import { writeFileAtomic } from "../fs-atomic.js";
+import * as log from "../log.js";
+import {
+  checkStepName,
+  createAttempt,
+  defaultTraceDir,
+  stepNameFor,
+  type Attempt,
+} from "../trace-dir.js";
+
+export const RUN_HELP = `Usage: uwrx run [OPTIONS] [--] COMMAND [ARGS...]
+
+Runs COMMAND under the uwrx syscall core and records the whole process tree
+into a new attempt directory <trace-dir>/<step>/<n>/ holding a Perfetto trace
+(open it in ui.perfetto.dev). stdin, stdout and stderr pass through, and uwrx
+exits with the command's status (128+N when signal N killed it).
+
+Options:
+  --trace-dir DIR   where traces are kept (default: $UWRX_TRACE_DIR or ./.uwrx)
+  --step NAME       step name (default: the command's base name)
+  -v, --verbose     log what uwrx and its syscall core do
+  -q, --quiet       print nothing of uwrx's own but errors
+  -h, --help        show this help
+
+Exit status: the command's status; 125 when uwrx itself failed; 126 when
+the command cannot be executed; 127 when it does not exist.`;
+
+const RUN_OPTIONS: readonly OptionSpec[] = [
+  { name: "trace-dir", takesValue: true },
+  { name: "step", takesValue: true },
+  { name: "verbose", short: "v" },
+  { name: "quiet", short: "q" },
+  { name: "help", short: "h" },
+];
+
+/** How often the collector drains the buffer files during a run, in ms. */
+const COLLECT_INTERVAL_MS = 250;
+
+/** Runs `uwrx run` and returns the exit status. */
+export async function runCommand(argv: readonly string[]): Promise<number> {
+  const parsed = parseArgs("run", argv, RUN_OPTIONS, true);
+  if (hasFlag(parsed, "help")) {
+    process.stdout.write(RUN_HELP + "\n");
+    return 0;
+  }
+  if (hasFlag(parsed, "verbose")) log.setVerbosity("verbose");
+  if (hasFlag(parsed, "quiet")) log.setVerbosity("quiet");
+
+  const command = parsed.positionals;
+  if (command.length === 0) {
+    throw usageError(
+      "run",
+      "missing command: give it after --, as in 'uwrx run -- make'",
+    );
+  }
+  checkCommandExists(command[0]!);
+
+  const traceDir = optionValue(parsed, "trace-dir") ?? defaultTraceDir();
+  const step = optionValue(parsed, "step") ?? stepNameFor(command);
+  checkStepName(step);
+
+  const attempt = await createAttempt(traceDir, step, command, {
+    step,
+    verbose: hasFlag(parsed, "verbose"),
+  });
+  log.debug(`recording attempt ${attempt.dir}`);
+  return superviseAttempt(attempt, command, hasFlag(parsed, "verbose"));
+}
+
+/**
+ * Fails early, before an attempt is created, when the program cannot be
+ * found in PATH; the core reports the same case, but later.
+ */
+function checkCommandExists(program: string): void {
+  if (program.includes("/")) return;
+  const dirs = (process.env.PATH ?? "").split(":").filter(Boolean);
+  for (const dir of dirs) {
+    try {
+      accessSync(join(dir, program), constants.X_OK);
+      return;
+    } catch {
+      // Not in this directory; try the next.
+    }
+  }
+  throw new CliError(
+    `command not found: ${program} (searched PATH=${process.env.PATH ?? ""}); check the spelling or give its path`,
+    127,
+  );
+}
+
+async function superviseAttempt(
+  attempt: Attempt,
+  command: readonly string[],
+  verbose: boolean,
+): Promise<number> {
+  const bufferDir = await createBufferDir();
+  const output = join(attempt.dir, "perfetto");
+  const run = startSupervised({ command, bufferDir, verbose });
+  const collector = new BufferCollector({
+    dir: bufferDir,
+    output,
+    onRelease: (buffer: string, offset: number) =>
+      run.release(basename(buffer), offset),
+  });
+
+  run.on("warning", (message) => log.warn(message));
+  const stopSignals = forwardSignals(run);
+  const timer = setInterval(
+    () => void pollQuietly(collector),
+    COLLECT_INTERVAL_MS,
+  );
+  const result = await run.result;
+  clearInterval(timer);
+  stopSignals();
+
+  await finishTrace(collector, bufferDir, output);
+  await writeStatus(attempt, result);
+  await removeBufferDir(bufferDir);
+  return report(attempt, command, result);
+}
+
+async function pollQuietly(collector: BufferCollector): Promise<void> {
+  try {
+    await collector.poll();
+  } catch (error) {
+    log.warn(
+      `collecting trace buffers failed, retrying at the end: ${(error as Error).message}`,
+    );
+  }
+}
+
+/**
+ * Writes the attempt's perfetto file. On failure the buffer directory is
+ * kept, so no recorded event is lost, and the message says where it is.
+ */
+async function finishTrace(
+  collector: BufferCollector,
+  bufferDir: string,
+  output: string,
+): Promise<void> {
+  try {
+    await collector.finish();
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const hint =
+      code === "ENOSPC"
+        ? "the disk is full; free space and merge the buffers again"
+        : (cause as Error).message;
+    throw new CliError(
+      `cannot write the trace ${output}: ${hint}. The raw event buffers are kept in ${bufferDir}`,
+      125,
+      { cause },
+    );
+  }
+}
+
+async function writeStatus(attempt: Attempt, result: RunResult): Promise<void> {
+  const status = {
+    status: result.status,
+    exitCode: result.exitCode ?? null,
+    signal: result.signal ?? null,
+    execErrno: result.execErrno,
+    complete: result.complete,
+    processes: result.processCount,
+    notifications: result.notificationCount,
+  };
+  await writeFileAtomic(
+    join(attempt.dir, "status.json"),
+    JSON.stringify(status, null, 2) + "\n",
+  );
+}
+
+function report(
+  attempt: Attempt,
+  command: readonly string[],
+  result: RunResult,
+): number {
+  if (!result.complete && result.core.exitCode === EXIT_UWRX_FAILURE) {
+    // The core has printed a one-line reason of its own (for example a
+    // kernel without seccomp user notification).
+    return EXIT_UWRX_FAILURE;
+  }
+  if (!result.complete) {
+    const how = result.core.signal ?? `status ${result.core.exitCode}`;
+    throw new CliError(
+      `the uwrx syscall core ended unexpectedly (${how}); ${attempt.dir}/perfetto holds the events recorded until then`,
+    );
+  }
+  if (result.execErrno !== 0) {
+    const notFound = result.execErrno === 2;
+    throw new CliError(
+      notFound
+        ? `command not found: ${command[0]}; check the spelling or give its path`
+        : `cannot execute ${command[0]} (errno ${result.execErrno}); check that it is an executable file`,
+      notFound ? 127 : 126,
+    );
+  }
+  log.info(
+    `trace: ${join(attempt.dir, "perfetto")} (${result.processCount} processes, exit status ${result.status})`,
+  );
+  return result.status;
+}
+
+/**
+ * Ctrl-C reaches the command through the terminal's process group, so
+ * uwrx ignores SIGINT and waits for the tree; SIGTERM and SIGHUP sent to
+ * uwrx alone are passed on to the command.
+ */
+function forwardSignals(run: SupervisedRun): () => void {
+  const ignore = () => undefined;
+  const forward = (signal: NodeJS.Signals) =>
+    run.terminate(signal === "SIGHUP" ? 1 : 15);
+  process.on("SIGINT", ignore);
+  process.on("SIGTERM", forward);
+  process.on("SIGHUP", forward);
+  return () => {
+    process.off("SIGINT", ignore);
+    process.off("SIGTERM", forward);
+    process.off("SIGHUP", forward);
+  };
+}

@@ -1,0 +1,176 @@
+import { mkdir, readdir, stat } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+
+import { CliError } from "./errors.js";
+import { writeFileAtomic } from "./fs-atomic.js";
+
+/** An attempt directory: `<trace-dir>/<step>/<n>`. */
+export interface Attempt {
+  traceDir: string;
+  step: string;
+  number: number;
+  dir: string;
+}
+
+const STEP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** The trace directory used when --trace-dir is not given. */
+export function defaultTraceDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.UWRX_TRACE_DIR ?? ".uwrx");
+}
+
+/** Derives a step name from a command: the program's base name. */
+export function stepNameFor(command: readonly string[]): string {
+  const name = basename(command[0] ?? "step").replace(/[^A-Za-z0-9._-]/g, "_");
+  return STEP_NAME.test(name) ? name : `step-${name}`.slice(0, 128);
+}
+
+/** Rejects step names that are not a plain directory name. */
+export function checkStepName(step: string): void {
+  if (!STEP_NAME.test(step)) {
+    throw new CliError(
+      `invalid step name '${step}': use letters, digits, '.', '_' and '-', starting with a letter or digit`,
+      2,
+    );
+  }
+}
+
+/**
+ * Encodes a command line for the `cmd` file: one argument per line, with
+ * backslash and newline escaped as `\\` and `\n` so every argument fits
+ * on one line.
+ */
+export function encodeCommandLine(command: readonly string[]): string {
+  const escape = (arg: string) =>
+    arg.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+  return command.map(escape).join("\n") + "\n";
+}
+
+/** Decodes a `cmd` file written by encodeCommandLine. */
+export function decodeCommandLine(text: string): string[] {
+  const lines = text.endsWith("\n") ? text.slice(0, -1).split("\n") : [];
+  return lines.map((line) =>
+    line.replace(/\\(\\|n)/g, (_, c: string) => (c === "n" ? "\n" : "\\")),
+  );
+}
+
+/**
+ * Creates the next attempt of a step, numbered 1, 2, ... mkdir is the
+ * claim, so two runs started at once get different numbers.
+ */
+export async function createAttempt(
+  traceDir: string,
+  step: string,
+  command: readonly string[],
+  options: Record<string, unknown>,
+): Promise<Attempt> {
+  const stepDir = join(traceDir, step);
+  await mkdirOrExplain(stepDir);
+  await writeFileAtomic(join(stepDir, "cmd"), encodeCommandLine(command));
+  await writeFileAtomic(
+    join(stepDir, "options"),
+    JSON.stringify(options, null, 2) + "\n",
+  );
+
+  for (let number = (await lastAttempt(stepDir)) + 1; ; number++) {
+    const dir = join(stepDir, String(number));
+    try {
+      await mkdir(dir);
+      return { traceDir, step, number, dir };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+  }
+}
+
+async function mkdirOrExplain(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? "error";
+    if (code === "EEXIST" || code === "ENOTDIR") {
+      throw new CliError(
+        `cannot create trace directory ${dir}: a file is in the way; choose another --step or --trace-dir`,
+        125,
+        { cause },
+      );
+    }
+    throw new CliError(
+      `cannot create trace directory ${dir} (${code}); choose a writable place with --trace-dir`,
+      125,
+      { cause },
+    );
+  }
+}
+
+/** Returns the highest attempt number in a step directory, or 0. */
+export async function lastAttempt(stepDir: string): Promise<number> {
+  let entries: string[];
+  try {
+    entries = await readdir(stepDir);
+  } catch {
+    return 0;
+  }
+  const numbers = entries.filter((e) => /^[1-9][0-9]*$/.test(e)).map(Number);
+  return numbers.length === 0 ? 0 : Math.max(...numbers);
+}
+
+/**
+ * Finds the perfetto file that a user means by `path`: the file itself,
+ * an attempt directory, a step directory (its last attempt) or a trace
+ * directory (the last attempt of its most recently changed step).
+ */
+export async function resolveTracePath(path: string): Promise<string> {
+  const info = await statOrExplain(path);
+  if (info.isFile()) return path;
+
+  const direct = join(path, "perfetto");
+  if (await exists(direct)) return direct;
+
+  const last = await lastAttempt(path);
+  if (last > 0) return resolveTracePath(join(path, String(last)));
+
+  const step = await newestStep(path);
+  if (step) return resolveTracePath(step);
+
+  throw new CliError(
+    `no trace found in ${path}: expected a perfetto file, an attempt directory (<trace-dir>/<step>/<n>), a step directory or a trace directory`,
+  );
+}
+
+async function statOrExplain(path: string) {
+  try {
+    return await stat(path);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const reason =
+      code === "ENOENT" ? "does not exist" : `cannot be read (${code})`;
+    throw new CliError(
+      `trace path ${path} ${reason}; pass a trace directory, attempt directory or perfetto file`,
+      125,
+      { cause },
+    );
+  }
+}
+
+async function newestStep(traceDir: string): Promise<string | undefined> {
+  const entries = await readdir(traceDir, { withFileTypes: true });
+  let best: { path: string; mtime: number } | undefined;
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    const path = join(traceDir, entry.name);
+    if ((await lastAttempt(path)) === 0) continue;
+    const { mtimeMs } = await stat(path);
+    if (!best || mtimeMs > best.mtime) best = { path, mtime: mtimeMs };
+  }
+  return best?.path;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

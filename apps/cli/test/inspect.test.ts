@@ -1,0 +1,136 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+import { inspectJson, makeTempDir, runUwrx } from "./support/uwrx.js";
+
+interface FileAccess {
+  pid: number;
+  argv: string[];
+  read: string[];
+  written: string[];
+  missing: string[];
+}
+
+interface Chunk {
+  stream: string;
+  terminal: boolean;
+  base64: string;
+}
+
+describe("uwrx inspect", () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = makeTempDir("inspect");
+    writeFileSync(join(dir, "present.txt"), "present\n");
+    const script = [
+      "cat present.txt",
+      "cat missing.txt 2>/dev/null",
+      "echo made > made.txt",
+      "printf '\\377\\376 binary\\n'",
+      "echo to-stderr >&2",
+      "echo piped | cat >/dev/null",
+    ].join("; ");
+    const result = runUwrx(
+      [
+        "run",
+        "--trace-dir",
+        join(dir, "t"),
+        "--step",
+        "s",
+        "--",
+        "sh",
+        "-c",
+        script,
+      ],
+      { cwd: dir },
+    );
+    expect(result.status).toBe(0);
+  });
+
+  test("files lists reads, writes and failed lookups", () => {
+    const files = inspectJson<FileAccess[]>("files", join(dir, "t"));
+
+    const cats = files.filter((f) => f.argv[0] === "cat");
+    const reads = cats.flatMap((f) => f.read);
+    const missing = cats.flatMap((f) => f.missing);
+    const shell = files.find((f) => f.argv[0] === "sh");
+    expect(reads).toContain(join(dir, "present.txt"));
+    expect(missing).toContain(join(dir, "missing.txt"));
+    expect(shell?.written).toContain(join(dir, "made.txt"));
+  });
+
+  test("output reproduces the terminal bytes", () => {
+    const result = runUwrx(
+      ["inspect", "output", join(dir, "t"), "--stream", "stdout"],
+      {},
+    );
+    const expected = Buffer.concat([
+      Buffer.from("present\n"),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(" binary\n"),
+    ]);
+
+    expect(result.status).toBe(0);
+    expect(Buffer.from(result.stdout, "latin1").length).toBeGreaterThan(0);
+    const json = inspectJson<Chunk[]>("output", join(dir, "t"));
+    const stdout = Buffer.concat(
+      json
+        .filter((c) => c.stream === "stdout")
+        .map((c) => Buffer.from(c.base64, "base64")),
+    );
+    expect(stdout.equals(expected)).toBe(true);
+    expect(json.some((c) => c.stream === "stderr")).toBe(true);
+  });
+
+  test("output --all includes writes into pipes", () => {
+    const result = runUwrx([
+      "inspect",
+      "output",
+      join(dir, "t"),
+      "--all",
+      "--json",
+    ]);
+    const chunks = JSON.parse(result.stdout) as (Chunk & { text: string })[];
+
+    const piped = chunks.find((c) => c.text === "piped\n");
+    expect(piped?.terminal).toBe(false);
+  });
+
+  test("rejects a truncated trace", () => {
+    const trace = join(dir, "t", "s", "1", "perfetto");
+    const bytes = readFileSync(trace);
+    const broken = join(dir, "truncated.perfetto");
+    writeFileSync(broken, bytes.subarray(0, Math.floor(bytes.length / 2)));
+
+    const result = runUwrx(["inspect", "procs", broken]);
+
+    expect(result.status).toBe(125);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toContain(broken);
+  });
+
+  test("rejects a file that is not a trace", () => {
+    const garbage = join(dir, "garbage.perfetto");
+    writeFileSync(garbage, "this is not a trace at all\n");
+
+    const result = runUwrx(["inspect", "procs", garbage]);
+
+    expect(result.status).toBe(125);
+    expect(result.stderr).toContain(garbage);
+  });
+
+  test("rejects a missing trace path", () => {
+    const result = runUwrx(["inspect", "procs", join(dir, "nowhere")]);
+
+    expect(result.status).toBe(125);
+    expect(result.stderr).toContain("does not exist");
+  });
+
+  test("rejects an unknown view", () => {
+    const result = runUwrx(["inspect", "everything", join(dir, "t")]);
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("expected a view");
+  });
+});

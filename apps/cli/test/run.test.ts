@@ -1,0 +1,180 @@
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+import { inspectJson, makeTempDir, runUwrx } from "./support/uwrx.js";
+
+interface Proc {
+  pid: number;
+  ppid: number;
+  argv: string[];
+  exitCode?: number;
+  signal?: number;
+}
+
+describe("uwrx run", () => {
+  let traceDir: string;
+
+  beforeEach(() => {
+    traceDir = makeTempDir("trace");
+  });
+
+  test("passes exit status and output through", () => {
+    const result = runUwrx([
+      "run",
+      "--trace-dir",
+      traceDir,
+      "--",
+      "sh",
+      "-c",
+      "echo out; echo err >&2; exit 3",
+    ]);
+
+    expect(result.status).toBe(3);
+    expect(result.stdout).toBe("out\n");
+    expect(result.stderr).toContain("err\n");
+  });
+
+  test("writes the attempt layout", () => {
+    runUwrx([
+      "run",
+      "--trace-dir",
+      traceDir,
+      "--step",
+      "greet",
+      "--",
+      "echo",
+      "a\nb",
+    ]);
+    runUwrx(["run", "--trace-dir", traceDir, "--step", "greet", "--", "true"]);
+
+    const step = join(traceDir, "greet");
+    expect(readdirSync(step).sort()).toEqual(["1", "2", "cmd", "options"]);
+    expect(readFileSync(join(step, "cmd"), "utf8")).toBe("true\n");
+    expect(existsSync(join(step, "1", "perfetto"))).toBe(true);
+    const status = JSON.parse(
+      readFileSync(join(step, "1", "status.json"), "utf8"),
+    );
+    expect(status.status).toBe(0);
+    expect(status.complete).toBe(true);
+  });
+
+  test("reports a signal as 128+N", () => {
+    const result = runUwrx([
+      "run",
+      "--trace-dir",
+      traceDir,
+      "--",
+      "sh",
+      "-c",
+      "kill -TERM $$",
+    ]);
+
+    expect(result.status).toBe(143);
+  });
+
+  test("rejects a command that does not exist", () => {
+    const result = runUwrx([
+      "run",
+      "--trace-dir",
+      traceDir,
+      "--",
+      "no-such-command-uwrx",
+    ]);
+
+    expect(result.status).toBe(127);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toContain("command not found: no-such-command-uwrx");
+    expect(readdirSync(traceDir)).toEqual([]);
+  });
+
+  test("rejects a path that is not executable", () => {
+    const script = join(makeTempDir("script"), "script.sh");
+    writeFileSync(script, "echo hi\n", { mode: 0o644 });
+    const result = runUwrx(["run", "--trace-dir", traceDir, "--", script]);
+
+    expect(result.status).toBe(126);
+    expect(result.stderr).toContain(`cannot execute ${script}`);
+  });
+
+  test("records the process tree with argv", () => {
+    runUwrx([
+      "run",
+      "--trace-dir",
+      traceDir,
+      "--step",
+      "tree",
+      "--",
+      "sh",
+      "-c",
+      "ls / >/dev/null; sh -c 'exit 4'; true",
+    ]);
+
+    const procs = inspectJson<Proc[]>("procs", traceDir);
+    const root = procs.find((p) => p.argv[0] === "sh" && p.argv[1] === "-c");
+    const ls = procs.find((p) => p.argv[0] === "ls");
+    const inner = procs.find((p) => p.argv.join(" ") === "sh -c exit 4");
+    expect(root?.exitCode).toBe(0);
+    expect(ls?.argv).toEqual(["ls", "/"]);
+    expect(ls?.ppid).toBe(root?.pid);
+    expect(inner?.exitCode).toBe(4);
+  });
+
+  test("works for an ordinary user", () => {
+    const result = runUwrx(
+      [
+        "run",
+        "--trace-dir",
+        traceDir,
+        "--step",
+        "nobody",
+        "--",
+        "sh",
+        "-c",
+        "id -u; cat /etc/passwd >/dev/null",
+      ],
+      { asNobody: true, cwd: traceDir },
+    );
+
+    expect(result.stderr).not.toContain("uwrx: unexpected");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe("65534\n");
+    expect(existsSync(join(traceDir, "nobody", "1", "perfetto"))).toBe(true);
+  });
+
+  test("shows help for run", () => {
+    const result = runUwrx(["run", "--help"]);
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("Usage: uwrx run");
+  });
+
+  test("rejects an unknown option", () => {
+    const result = runUwrx(["run", "--frobnicate", "--", "true"]);
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("unknown option --frobnicate");
+  });
+
+  test("names a file in the way of the step directory", () => {
+    writeFileSync(join(traceDir, "true"), "");
+    const result = runUwrx(["run", "--trace-dir", traceDir, "--", "true"]);
+
+    expect(result.status).toBe(125);
+    expect(result.stderr).toContain("a file is in the way");
+  });
+
+  test("rejects an invalid step name", () => {
+    const result = runUwrx([
+      "run",
+      "--trace-dir",
+      traceDir,
+      "--step",
+      "../x",
+      "--",
+      "true",
+    ]);
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("invalid step name '../x'");
+  });
+});

@@ -1,0 +1,30 @@
+// Runs the example build under uwrx and shows what the trace recorded:
+// the second half of the README's first quick-start command.
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const cli = join(root, "apps/cli/dist/cli.js");
+const example = join(root, "examples/hello");
+const traceDir = join(example, ".uwrx");
+
+function uwrx(...args) {
+  console.log(`\n$ uwrx ${args.join(" ")}`);
+  const result = spawnSync(process.execPath, [cli, ...args], {
+    stdio: "inherit",
+    cwd: example,
+  });
+  if (result.status !== 0) {
+    console.error(`uwrx ${args[0]} failed with status ${result.status}`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+spawnSync("make", ["-s", "clean"], { cwd: example, stdio: "inherit" });
+uwrx("run", "--trace-dir", traceDir, "--step", "make", "--", "make", "check");
+uwrx("inspect", "procs", traceDir);
+uwrx("inspect", "output", traceDir);
+console.log(
+  `\nOpen ${join(traceDir, "make")}/<attempt>/perfetto in https://ui.perfetto.dev to see the timeline.`,
+);
