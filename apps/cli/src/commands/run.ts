@@ -210,7 +210,7 @@ function report(
     );
   }
   log.info(
-    `trace: ${join(attempt.dir, "perfetto")} (${result.processCount} processes, exit status ${result.status})`,
+    `trace: ${join(attempt.dir, "perfetto")} (${plural(result.processCount, "process", "processes")}, exit status ${result.status})`,
   );
   return result.status;
 }
@@ -232,4 +232,8 @@ function forwardSignals(run: SupervisedRun): () => void {
     process.off("SIGTERM", forward);
     process.off("SIGHUP", forward);
   };
+}
+
+function plural(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
 }
