@@ -129,7 +129,7 @@ void proc_remove_thread(struct process *p, pid_t tid);
 void proc_keep_only_thread(struct process *p, pid_t tid);
 struct thread *proc_add_thread(struct process *p, pid_t tid);
 void proc_drop_cwd(struct process *p);
-int proc_cwd_fd(struct process *p, pid_t tid);
+int proc_cwd_fd(struct process *p, pid_t tid, bool *opened);
 size_t proc_live_count(void);
 struct process **proc_live(void);
 void proc_flush_all(void);
@@ -211,6 +211,7 @@ struct resolved {
 	bool close_dirfd;
 	char abspath[8192];
 	bool kernel_only; /* under /proc, /dev or /sys: only the kernel may act */
+	bool opened_proc_file; /* opened /proc/TID/cwd or /proc/TID/fd/N */
 };
 
 int resolve_path(struct process *p, pid_t tid, int dirfd_arg,
@@ -239,7 +240,7 @@ void notify_handle_one(void);
 uint64_t notify_count(void);
 bool call_still_valid(struct call *c);
 void call_continue(struct call *c);
-void call_return(struct call *c, int64_t result);
+bool call_return(struct call *c, int64_t result);
 
 /* ---- handle-file.c, handle-process.c ---- */
 

@@ -279,8 +279,8 @@ static void use_umask(mode_t mask)
 /*
  * Decides from a stat of the target whether the core may open it: a FIFO
  * or device must not be opened by the core (a FIFO blocks, /dev/tty would
- * become the core's terminal). One fstatat costs a third of the O_PATH
- * open, fstat and close it replaces. Returns 0 when the core opens, 1 when
+ * become the core's terminal). One fstatat does the work of an O_PATH
+ * open, fstat and close. Returns 0 when the core opens, 1 when
  * the kernel must, or -ENOENT when the open would fail with ENOENT. Open
  * and stat walk the path the same way, so the failed lookup is final.
  * gcc's search of the include path makes most opens of a build fail so.
@@ -481,6 +481,33 @@ static bool handle_state_call(struct call *c, const struct file_call *f)
 	return true;
 }
 
+/*
+ * Tells whether the core must check that the call is still pending before
+ * it performs it. A call whose caller has died must not change files, and
+ * a /proc/TID file opened for it may belong to a new process that reuses
+ * the id. Reads through paths or cached fds need no check: if the caller
+ * is gone, the response fails with ENOENT and the result is dropped.
+ */
+static bool needs_valid_id(const struct file_call *f, const struct resolved *r,
+			   const struct resolved *r2)
+{
+	if (r->opened_proc_file || (r2 && r2->opened_proc_file))
+		return true;
+	switch (f->op) {
+	case OP_STAT:
+	case OP_STATX:
+	case OP_ACCESS:
+	case OP_FACCESSAT2:
+	case OP_READLINK:
+		return false;
+	case OP_OPEN:
+		return (f->flags & (O_CREAT | O_TRUNC)) != 0 ||
+		       (f->flags & O_TMPFILE) == O_TMPFILE;
+	default:
+		return true;
+	}
+}
+
 static void handle_paths(struct call *c, const struct file_call *f,
 			 char *path, char *path2)
 {
@@ -498,13 +525,16 @@ static void handle_paths(struct call *c, const struct file_call *f,
 		 * kernel's chdir can cache the old cwd again. */
 		proc_drop_cwd(c->proc);
 	} else if (!r.kernel_only && !(two && r2.kernel_only) &&
-		   call_still_valid(c)) {
+		   (!needs_valid_id(f, &r, two ? &r2 : NULL) ||
+		    call_still_valid(c))) {
 		result = perform(c, f, path, &r, two ? path2 : NULL, &r2);
 	}
+	/* A result the caller never received is not recorded, as when the
+	 * id check fails. */
 	if (result == INT64_MIN)
 		call_continue(c);
-	else
-		call_return(c, result);
+	else if (!call_return(c, result))
+		result = INT64_MIN;
 	record(c, f, path, &r, two ? path2 : NULL, &r2, result);
 out:
 	resolved_release(&r);

@@ -143,7 +143,7 @@ static void handle_exec(struct call *c, bool at)
 		return;
 	}
 	argv = tracee_read_argv(c->tid, argv_addr, ARGV_MAX_BYTES);
-	proc_cwd_fd(c->proc, c->tid);
+	proc_cwd_fd(c->proc, c->tid, NULL);
 	exec_abspath(c, dirfd, path, flags, &r, &err);
 
 	record_exec_event(c, at ? EV_EXECVEAT : EV_EXECVE, path, r.abspath,

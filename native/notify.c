@@ -55,16 +55,18 @@ bool call_still_valid(struct call *c)
 	return ioctl(c->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &c->req->id) == 0;
 }
 
-static void send_response(struct call *c)
+/* Returns false when the kernel rejected the response. */
+static bool send_response(struct call *c)
 {
 	if (c->answered)
-		return;
+		return true;
 	c->answered = true;
 	if (ioctl(c->listener, SECCOMP_IOCTL_NOTIF_SEND, c->resp) == 0)
-		return;
+		return true;
 	/* ENOENT: the caller was killed or its call interrupted meanwhile. */
 	if (errno != ENOENT)
 		log_debug("answering the call of %d failed: %s", (int)c->tid, strerror(errno));
+	return false;
 }
 
 void call_continue(struct call *c)
@@ -73,14 +75,16 @@ void call_continue(struct call *c)
 	send_response(c);
 }
 
-void call_return(struct call *c, int64_t result)
+/* Returns false when the call was gone (or the answer rejected), so that
+ * its result never reached the caller. */
+bool call_return(struct call *c, int64_t result)
 {
 	c->resp->flags = 0;
 	if (result < 0)
 		c->resp->error = (int32_t)result;
 	else
 		c->resp->val = result;
-	send_response(c);
+	return send_response(c);
 }
 
 void notify_handle_one(void)

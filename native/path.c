@@ -112,11 +112,12 @@ int resolve_path(struct process *p, pid_t tid, int dirfd_arg,
 
 	out->dirfd = AT_FDCWD;
 	out->close_dirfd = false;
+	out->opened_proc_file = false;
 
 	if (path[0] == '/') {
 		normalize_join("/", path, out->abspath, sizeof(out->abspath));
 	} else if (dirfd_arg == AT_FDCWD) {
-		out->dirfd = proc_cwd_fd(p, tid);
+		out->dirfd = proc_cwd_fd(p, tid, &out->opened_proc_file);
 		if (out->dirfd < 0)
 			return -ESRCH;
 		normalize_join(p->cwd ? p->cwd : "/", path, out->abspath,
@@ -127,6 +128,7 @@ int resolve_path(struct process *p, pid_t tid, int dirfd_arg,
 		if (out->dirfd < 0)
 			return -EBADF;
 		out->close_dirfd = true;
+		out->opened_proc_file = true;
 		if (!read_fd_path(tid, dirfd_arg, base, sizeof(base)))
 			snprintf(base, sizeof(base), "/");
 		normalize_join(base, path, out->abspath, sizeof(out->abspath));

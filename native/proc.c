@@ -239,13 +239,16 @@ void proc_drop_cwd(struct process *p)
 }
 
 /* Returns an O_PATH fd of the process's working directory, cached until a
- * thread of the process calls chdir or fchdir. */
-int proc_cwd_fd(struct process *p, pid_t tid)
+ * thread of the process calls chdir or fchdir. Sets *opened (when not
+ * NULL) if this call opened it through /proc. */
+int proc_cwd_fd(struct process *p, pid_t tid, bool *opened)
 {
 	char path[64];
 
 	if (p->cwd_fd >= 0)
 		return p->cwd_fd;
+	if (opened)
+		*opened = true;
 
 	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)tid);
 	p->cwd_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
