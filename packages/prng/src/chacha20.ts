@@ -87,10 +87,7 @@ export class ChaCha20Keystream {
 /** Computes one 64-byte ChaCha20 block (RFC 8439 2.3). */
 export function chacha20Block(options: ChaCha20BlockOptions): Uint8Array {
   const out = new Uint8Array(CHACHA20_BLOCK_BYTES);
-  new ChaCha20Keystream(options.key, options.nonce).block(
-    options.counter,
-    out,
-  );
+  new ChaCha20Keystream(options.key, options.nonce).block(options.counter, out);
   return out;
 }
 

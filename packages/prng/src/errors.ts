@@ -5,9 +5,7 @@
  * all 2^32 blocks of its 32-bit ChaCha20 block counter.
  */
 export type PrngErrorCode =
-  | "INVALID_SEED"
-  | "INVALID_OPTION"
-  | "STREAM_EXHAUSTED";
+  "INVALID_SEED" | "INVALID_OPTION" | "STREAM_EXHAUSTED";
 
 /** The one error class of `@uwrx/prng`; `cause` keeps the lower error. */
 export class PrngError extends Error {

@@ -8,7 +8,8 @@ import { PrngError } from "./errors.js";
 import { checkSeed } from "./seed.js";
 
 /** Number of bytes in one stream: 2^32 blocks of 64 bytes (256 GiB). */
-export const STREAM_MAX_BYTES = (CHACHA20_MAX_COUNTER + 1) * CHACHA20_BLOCK_BYTES;
+export const STREAM_MAX_BYTES =
+  (CHACHA20_MAX_COUNTER + 1) * CHACHA20_BLOCK_BYTES;
 
 /**
  * The random bytes of one seed: the ChaCha20 keystream with key `seed`,
@@ -56,7 +57,10 @@ export class RandomStream {
     while (written < buffer.length) {
       const offset = this.#position % CHACHA20_BLOCK_BYTES;
       if (offset === 0) {
-        this.#keystream.block(this.#position / CHACHA20_BLOCK_BYTES, this.#block);
+        this.#keystream.block(
+          this.#position / CHACHA20_BLOCK_BYTES,
+          this.#block,
+        );
       }
       const count = Math.min(
         CHACHA20_BLOCK_BYTES - offset,
