@@ -6,7 +6,7 @@ export const CHACHA20_KEY_BYTES = 32;
 export const CHACHA20_NONCE_BYTES = 12;
 /** Output length of one ChaCha20 block in bytes. */
 export const CHACHA20_BLOCK_BYTES = 64;
-/** Largest block counter; RFC 8439 keeps it in one 32-bit word. */
+/** Largest block counter, because RFC 8439 keeps it in one 32-bit word. */
 export const CHACHA20_MAX_COUNTER = 0xffffffff;
 
 // "expand 32-byte k" read as four little-endian words (RFC 8439 2.3).
@@ -22,7 +22,7 @@ export interface ChaCha20BlockOptions {
 
 /** Inputs of ChaCha20 encryption (RFC 8439 2.4). */
 export interface ChaCha20EncryptOptions extends ChaCha20BlockOptions {
-  /** Plaintext or ciphertext; the result is `data` XOR the keystream. */
+  /** Plaintext or ciphertext, XORed with the keystream. */
   data: Uint8Array;
 }
 

@@ -1,13 +1,13 @@
 /**
  * Failure kinds of this package. `INVALID_SEED` means a seed is not 32 bytes
- * or not 64 hex digits, `INVALID_OPTION` that an index, length or other
- * argument is out of range, and `STREAM_EXHAUSTED` that a stream has used
- * all 2^32 blocks of its 32-bit ChaCha20 block counter.
+ * or not 64 hex digits. `INVALID_OPTION` means an index, length or other
+ * argument is out of range. `STREAM_EXHAUSTED` means a read needs a block
+ * past the 32-bit ChaCha20 block counter.
  */
 export type PrngErrorCode =
   "INVALID_SEED" | "INVALID_OPTION" | "STREAM_EXHAUSTED";
 
-/** The one error class of `@uwrx/prng`; `cause` keeps the lower error. */
+/** Error thrown by every function of `@uwrx/prng`, with a `code`. */
 export class PrngError extends Error {
   override readonly name = "PrngError";
   readonly code: PrngErrorCode;

@@ -1,6 +1,6 @@
 import { PrngError } from "./errors.js";
 
-/** Length of every seed in bytes; a seed is a ChaCha20 key. */
+/** Length of every seed in bytes, the size of a ChaCha20 key. */
 export const SEED_BYTES = 32;
 
 /** Options of `rootSeed`. */
@@ -10,7 +10,7 @@ export interface RootSeedOptions {
    * `seed.txt`. When absent, the seed comes from `fillRandom`.
    */
   hex?: string;
-  /** Fills a buffer with random bytes; default `crypto.getRandomValues`. */
+  /** Random source that fills a buffer, by default `crypto.getRandomValues`. */
   fillRandom?: (buffer: Uint8Array) => void;
 }
 
