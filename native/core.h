@@ -84,9 +84,13 @@ uint64_t now_boottime(void);
 
 /* ---- proc.c: the process table ---- */
 
+struct det_thread;
+struct det_process;
+
 struct thread {
 	pid_t tid;
 	uint32_t index; /* j in the thread track uuid (k << 32) + j */
+	struct det_thread *det; /* random stream, with --seed only */
 };
 
 struct process {
@@ -115,6 +119,7 @@ struct process {
 	uint32_t next_thread_index;
 	char **interned_names; /* program names, iid = first dynamic + i */
 	size_t interned_count;
+	struct det_process *det; /* seeds and time reads, with --seed only */
 };
 
 struct process *proc_find_thread(pid_t tid, struct thread **thread);
@@ -163,6 +168,8 @@ enum annotation_name {
 	AN_DATA,
 	AN_DATA_BASE64,
 	AN_TERMINAL,
+	AN_BYTES,
+	AN_TIME_READS,
 	AN_COUNT
 };
 
@@ -170,6 +177,7 @@ enum category {
 	CAT_PROCESS = 1,
 	CAT_FILE,
 	CAT_OUTPUT,
+	CAT_RANDOM,
 };
 
 struct event {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "determinism.h"
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
@@ -123,6 +124,8 @@ static size_t build_filter(struct sock_filter *prog)
 {
 	size_t len = 0;
 	size_t count = sizeof(notified_calls) / sizeof(notified_calls[0]);
+	int det_calls[8];
+	size_t det_count = det_notified_calls(det_calls, 8);
 
 	emit(prog, &len, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
 	emit(prog, &len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 1, 0));
@@ -141,6 +144,13 @@ static size_t build_filter(struct sock_filter *prog)
 	emit_fd_stat_allow(prog, &len, __NR_statx, 2);
 	for (size_t i = 0; i < count; i++) {
 		emit(prog, &len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)notified_calls[i], 0, 1));
+		emit(prog, &len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
+	}
+	/* NOTE: RDRAND and RDSEED are CPU instructions, not syscalls, so no
+	 * filter sees them. A program that takes random bytes from them
+	 * (some crypto libraries mix them in) stays random under --seed. */
+	for (size_t i = 0; i < det_count; i++) {
+		emit(prog, &len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)det_calls[i], 0, 1));
 		emit(prog, &len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
 	}
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "determinism.h"
 
 enum file_op {
 	OP_NONE,
@@ -353,6 +354,7 @@ static int64_t perform_stat(struct call *c, const struct resolved *r,
 		return -errno;
 	if (is_kernel_only_dev(st.st_dev))
 		return INT64_MIN;
+	det_fix_stat_times(&st);
 	if (tracee_write(c->tid, f->buf, &st, sizeof(st)) != (ssize_t)sizeof(st))
 		return -EFAULT;
 	return 0;
@@ -367,6 +369,7 @@ static int64_t perform_statx(struct call *c, const struct resolved *r,
 		return -errno;
 	if (is_kernel_only_dev(makedev(stx.stx_dev_major, stx.stx_dev_minor)))
 		return INT64_MIN;
+	det_fix_statx_times(&stx);
 	if (tracee_write(c->tid, f->buf, &stx, sizeof(stx)) != (ssize_t)sizeof(stx))
 		return -EFAULT;
 	return 0;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "determinism.h"
 
 #define ARGV_MAX_BYTES (1u << 20)
 #define OUTPUT_MAX_BYTES (1u << 20)
@@ -36,6 +37,7 @@ static void record_clone(struct call *c, enum event_name name, uint64_t flags)
 	trace_event_begin(&ev, c->proc, c->thread, name, CAT_PROCESS);
 	ann_uint(&ev, AN_FLAGS, flags);
 	trace_event_end(&ev);
+	det_clone_seen(c->proc, flags);
 }
 
 static uint64_t clone3_flags(struct call *c)
@@ -137,7 +139,13 @@ static void handle_exec(struct call *c, bool at)
 	char path[PATH_MAX];
 	char **argv;
 	int err;
+	bool traced = false;
 
+	/* The exec restarted by the ptrace step was recorded already. */
+	if (exec_trace_owns(c->tid)) {
+		call_continue(c);
+		return;
+	}
 	if (tracee_read_string(c->tid, path_addr, path, sizeof(path)) < 0) {
 		call_continue(c);
 		return;
@@ -150,11 +158,16 @@ static void handle_exec(struct call *c, bool at)
 			  argv, err);
 	control_send_exec(c->proc->tgid, c->tid, c->proc->last_ts, argv,
 			  c->proc->cwd ? c->proc->cwd : "", r.abspath, err);
+	if (err == 0 && c->proc->det) {
+		det_exec_committed(c->proc, c->thread);
+		traced = exec_trace_begin(c, c->proc->det->image_seed);
+	}
 	if (err == 0)
 		begin_new_program(c, r.abspath, argv);
 	resolved_release(&r);
 	free_argv(argv);
-	call_continue(c);
+	if (!traced)
+		call_continue(c);
 }
 
 /*

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "determinism.h"
 
 static void send_fd(int sock, int fd)
 {
@@ -77,6 +78,7 @@ static _Noreturn void run_child(char **argv, int sock, int error_pipe)
 	char ack;
 
 	reset_signals();
+	det_child_setup();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
 		err = errno;
 		goto fail;

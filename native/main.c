@@ -3,7 +3,9 @@
  * observes every process of its tree and writes Perfetto packets into one
  * buffer file per process.
  *
- * Usage: uwrx-core --control-fd N --buffer-dir DIR [--verbose] -- COMMAND...
+ * Usage: uwrx-core --control-fd N --buffer-dir DIR [--verbose]
+ *        [--seed HEX64 [--time frozen|advancing|real] [--start-time-ns N]
+ *        [--time-step-ns N]] -- COMMAND...
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "determinism.h"
 
 #define FLUSH_INTERVAL_NS (100 * 1000 * 1000)
 /* How long the rest of the tree may run after the command's first process
@@ -51,7 +54,7 @@ static struct run run;
 
 static _Noreturn void usage(void)
 {
-	die("usage: uwrx-core --control-fd N --buffer-dir DIR [--verbose] -- COMMAND [ARGS...]");
+	die("usage: uwrx-core --control-fd N --buffer-dir DIR [--verbose] [--seed HEX64] [--time frozen|advancing|real] [--start-time-ns NS] [--time-step-ns NS] -- COMMAND [ARGS...]");
 }
 
 static struct options parse_options(int argc, char **argv)
@@ -73,6 +76,8 @@ static struct options parse_options(int argc, char **argv)
 				die("invalid --control-fd '%s': expected a non-negative fd number", argv[i]);
 		} else if (strcmp(argv[i], "--buffer-dir") == 0 && i + 1 < argc) {
 			o.buffer_dir = argv[++i];
+		} else if (determinism_parse_option(argc, argv, &i)) {
+			continue;
 		} else {
 			usage();
 		}
@@ -163,6 +168,9 @@ static void reap_children(void)
 				run.tree_empty = true;
 			return;
 		}
+		/* A ptrace stop of a thread in the exec step, not an exit. */
+		if (exec_trace_on_wait(pid, status) || WIFSTOPPED(status))
+			continue;
 		p = proc_find(pid);
 		if (p)
 			proc_finish_status(p, status);
@@ -186,6 +194,7 @@ static void on_signal(void)
 		if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGHUP)
 			host_terminate((int)info.ssi_signo);
 	}
+	exec_trace_poll();
 	reap_children();
 }
 
@@ -346,7 +355,9 @@ int main(int argc, char **argv)
 	real = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	trace_write_core_sequence();
 
+	determinism_start();
 	launch_command(o.command, &run.child);
+	determinism.root_pid = run.child.pid;
 	notify_init(run.child.listener);
 	control_send_started(run.child.pid, boot, real);
 	log_debug("started %s as %d", o.command[0], (int)run.child.pid);

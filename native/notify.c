@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "determinism.h"
 
 #ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
 #define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
@@ -108,7 +109,7 @@ void notify_handle_one(void)
 		return;
 	}
 
-	if (!handle_process(&c))
+	if (!det_handle_call(&c) && !handle_process(&c))
 		handle_file(&c);
 	/* A no-op when a handler has answered already. */
 	call_continue(&c);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "determinism.h"
 
 /* NOTE: lookups scan the live processes linearly. Builds keep a few dozen
  * processes alive at once; a hash by thread id is the next step if
@@ -103,6 +104,8 @@ struct thread *proc_add_thread(struct process *p, pid_t tid)
 	t = &p->threads[p->thread_count++];
 	t->tid = tid;
 	t->index = ++p->next_thread_index;
+	t->det = NULL;
+	det_thread_added(p, t);
 	trace_add_thread(p, t);
 	return t;
 }
@@ -111,6 +114,7 @@ void proc_remove_thread(struct process *p, pid_t tid)
 {
 	for (size_t j = 0; j < p->thread_count; j++) {
 		if (p->threads[j].tid == tid) {
+			det_thread_removed(&p->threads[j]);
 			p->threads[j] = p->threads[--p->thread_count];
 			return;
 		}
@@ -123,9 +127,12 @@ void proc_keep_only_thread(struct process *p, pid_t tid)
 {
 	size_t kept = 0;
 
-	for (size_t j = 0; j < p->thread_count; j++)
+	for (size_t j = 0; j < p->thread_count; j++) {
 		if (p->threads[j].tid == tid)
 			p->threads[kept++] = p->threads[j];
+		else
+			det_thread_removed(&p->threads[j]);
+	}
 	p->thread_count = kept;
 }
 
@@ -198,6 +205,7 @@ static struct process *proc_create(const struct status_fields *st)
 	inherit_program(p);
 	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)p->tgid);
 	p->cwd = read_link(path);
+	det_process_created(p);
 
 	live = xrealloc(live, (live_count + 1) * sizeof(*live));
 	live[live_count++] = p;
@@ -273,6 +281,8 @@ static void proc_record_exit(struct process *p, bool has_code, int code,
 		ann_int(&ev, AN_STATUS, code);
 	else
 		ann_int(&ev, AN_SIGNAL, signal);
+	if (p->det)
+		ann_uint(&ev, AN_TIME_READS, p->det->time_reads);
 	trace_event_end(&ev);
 	trace_slice_end(p);
 	p->exit_recorded = true;
@@ -291,6 +301,9 @@ static void proc_free(struct process *p)
 	for (size_t i = 0; i < p->interned_count; i++)
 		free(p->interned_names[i]);
 	free(p->interned_names);
+	for (size_t j = 0; j < p->thread_count; j++)
+		det_thread_removed(&p->threads[j]);
+	det_process_freed(p);
 	free(p->threads);
 	free_argv(p->argv);
 	free(p->exe);

@@ -83,12 +83,14 @@ static const char *const annotation_names[AN_COUNT] = {
 	[AN_PATH2] = "path2",		[AN_ABSPATH2] = "abspath2",
 	[AN_FD] = "fd",			[AN_DATA] = "data",
 	[AN_DATA_BASE64] = "data_base64", [AN_TERMINAL] = "terminal",
+	[AN_BYTES] = "bytes",		[AN_TIME_READS] = "time_reads",
 };
 
 static const char *const category_names[] = {
 	[CAT_PROCESS] = "process",
 	[CAT_FILE] = "file",
 	[CAT_OUTPUT] = "output",
+	[CAT_RANDOM] = "random",
 };
 
 static int buffer_dir_fd = -1;
@@ -211,7 +213,7 @@ static void intern_fixed_tables(struct pb *pkt)
 {
 	size_t mark = pb_begin(pkt, TP_INTERNED_DATA);
 
-	for (int c = CAT_PROCESS; c <= CAT_OUTPUT; c++)
+	for (int c = CAT_PROCESS; c <= CAT_RANDOM; c++)
 		intern_entry(pkt, ID_EVENT_CATEGORIES, (uint64_t)c, category_names[c]);
 	for (int e = 0; e < EV_COUNT; e++)
 		intern_entry(pkt, ID_EVENT_NAMES, (uint64_t)e + 1, event_names[e]);

@@ -1,0 +1,601 @@
+/*
+ * Deterministic runs: with --seed, every process draws getrandom,
+ * /dev/urandom and /dev/random bytes from seeds derived by its position
+ * in the tree (the @uwrx/prng algorithm), clock reads return virtual
+ * time, and stat reports the virtual start time for files this run wrote.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "determinism.h"
+
+struct determinism determinism = { .time = TIME_REAL };
+
+/* Bytes behind an fd that stands for /dev/urandom or /dev/random. */
+#define URANDOM_FILE_BYTES (1u << 20)
+/* getrandom returns at most this many bytes per call, as the kernel does
+ * for the urandom source (getrandom(2)). */
+#define GETRANDOM_MAX_BYTES 33554431u
+#define FILL_CHUNK_BYTES (64u << 10)
+/* Virtual CLOCK_MONOTONIC and CLOCK_BOOTTIME at the start: 1000 s, so
+ * that no program sees a boot time of zero. */
+#define MONOTONIC_BASE_NS (1000ull * 1000000000ull)
+/* CLOCK_TAI is ahead of UTC by 37 s since 2017 (IERS Bulletin C). */
+#define TAI_OFFSET_NS (37ull * 1000000000ull)
+
+static bool start_time_given;
+static uint64_t unmatched_process_count;
+
+static _Noreturn void reject_option(const char *option, const char *value,
+				    const char *expected)
+{
+	die("invalid %s '%s': expected %s", option, value, expected);
+}
+
+static uint64_t parse_u64(const char *option, const char *value)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(value, &end, 10);
+	if (!value[0] || *end || errno || value[0] == '-' || value[0] == '+')
+		reject_option(option, value, "a non-negative integer of nanoseconds");
+	return n;
+}
+
+bool determinism_parse_option(int argc, char **argv, int *i)
+{
+	const char *option = argv[*i];
+	const char *value;
+
+	if (strcmp(option, "--seed") != 0 && strcmp(option, "--time") != 0 &&
+	    strcmp(option, "--start-time-ns") != 0 &&
+	    strcmp(option, "--time-step-ns") != 0)
+		return false;
+	if (*i + 1 >= argc)
+		die("missing value after %s", option);
+	value = argv[++*i];
+
+	if (strcmp(option, "--seed") == 0) {
+		if (!prng_parse_seed(value, determinism.root_seed))
+			reject_option(option, value, "64 hex digits");
+		determinism.enabled = true;
+	} else if (strcmp(option, "--time") == 0) {
+		if (strcmp(value, "frozen") == 0)
+			determinism.time = TIME_FROZEN;
+		else if (strcmp(value, "advancing") == 0)
+			determinism.time = TIME_ADVANCING;
+		else if (strcmp(value, "real") == 0)
+			determinism.time = TIME_REAL;
+		else
+			reject_option(option, value, "frozen, advancing or real");
+	} else if (strcmp(option, "--start-time-ns") == 0) {
+		determinism.start_time_ns = parse_u64(option, value);
+		start_time_given = true;
+	} else {
+		determinism.time_step_ns = parse_u64(option, value);
+	}
+	return true;
+}
+
+/* Records the core's start. File timestamps come from the coarse clock
+ * (the kernel's current_time()), which can lag CLOCK_REALTIME by a tick,
+ * so a file written right after the start compares as newer only against
+ * the coarse clock. */
+void determinism_start(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	determinism.core_start_ns =
+		(uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (!start_time_given)
+		determinism.start_time_ns = determinism.core_start_ns;
+	if (!determinism.enabled)
+		determinism.time = TIME_REAL;
+}
+
+/* ---- seeds of processes and threads ---- */
+
+static void push_number(uint64_t **queue, size_t *count, uint64_t number)
+{
+	*queue = xrealloc(*queue, (*count + 1) * sizeof(**queue));
+	(*queue)[(*count)++] = number;
+}
+
+static bool pop_number(uint64_t **queue, size_t *count, uint64_t *number)
+{
+	if (*count == 0)
+		return false;
+	*number = (*queue)[0];
+	memmove(*queue, *queue + 1, (*count - 1) * sizeof(**queue));
+	(*count)--;
+	return true;
+}
+
+/* Gives a new process its seed: the next unmatched child number of its
+ * creator, counted at the creator's fork, vfork, clone or clone3. */
+static void assign_process_seed(struct process *p)
+{
+	struct det_process *d = p->det;
+	struct process *parent = proc_find(p->ppid);
+	uint64_t index;
+
+	if (p->tgid == determinism.root_pid) {
+		memcpy(d->seed, determinism.root_seed, PRNG_SEED_BYTES);
+		return;
+	}
+	if (parent && parent->det) {
+		struct det_process *pd = parent->det;
+
+		/* NOTE: a child first seen without a counted clone (created
+		 * with CLONE_PARENT, or by a clone call that the filter did
+		 * not see) takes the next number at first sight instead. */
+		if (!pop_number(&pd->pending_children, &pd->pending_child_count, &index))
+			index = ++pd->child_count;
+		prng_derive_child(pd->seed, index, d->seed);
+		return;
+	}
+	/* The creator ended before the child made its first notified call,
+	 * so the child's place in the tree is lost. Such children get seeds
+	 * from an index range that real child positions never reach. */
+	index = (1ull << 62) + ++unmatched_process_count;
+	log_debug("process %d has no known creator; seeded as unmatched child %llu",
+		  (int)p->tgid, (unsigned long long)unmatched_process_count);
+	prng_derive_child(determinism.root_seed, index, d->seed);
+}
+
+void det_process_created(struct process *p)
+{
+	if (!determinism.enabled)
+		return;
+	p->det = xmalloc(sizeof(*p->det));
+	memset(p->det, 0, sizeof(*p->det));
+	assign_process_seed(p);
+	memcpy(p->det->image_seed, p->det->seed, PRNG_SEED_BYTES);
+}
+
+void det_thread_added(struct process *p, struct thread *t)
+{
+	struct det_process *d = p->det;
+	uint8_t seed[PRNG_SEED_BYTES];
+	uint64_t index;
+
+	if (!d)
+		return;
+	t->det = xmalloc(sizeof(*t->det));
+	/* The first thread of an image reads the image seed's stream. */
+	if (p->thread_count <= 1) {
+		prng_stream_init(&t->det->stream, d->image_seed);
+		return;
+	}
+	if (!pop_number(&d->pending_threads, &d->pending_thread_count, &index))
+		index = ++d->thread_count;
+	prng_derive_thread(d->image_seed, index, seed);
+	prng_stream_init(&t->det->stream, seed);
+}
+
+void det_thread_removed(struct thread *t)
+{
+	free(t->det);
+	t->det = NULL;
+}
+
+void det_process_freed(struct process *p)
+{
+	if (!p->det)
+		return;
+	free(p->det->pending_children);
+	free(p->det->pending_threads);
+	free(p->det);
+	p->det = NULL;
+}
+
+void det_clone_seen(struct process *p, uint64_t clone_flags)
+{
+	struct det_process *d = p->det;
+
+	if (!d)
+		return;
+	/* NOTE: a clone that fails still uses up its number, so a later
+	 * child gets the next one; the shift is the same in every run
+	 * only when the failure is. */
+	if (clone_flags & CLONE_THREAD)
+		push_number(&d->pending_threads, &d->pending_thread_count, ++d->thread_count);
+	else
+		push_number(&d->pending_children, &d->pending_child_count, ++d->child_count);
+}
+
+/* Starts a new image: G = deriveExec(S, k) for the k-th exec, read from
+ * its start by the thread that called exec. Exec ends the other threads,
+ * so thread numbers restart. */
+void det_exec_committed(struct process *p, struct thread *caller)
+{
+	struct det_process *d = p->det;
+
+	if (!d)
+		return;
+	d->exec_count++;
+	prng_derive_exec(d->seed, d->exec_count, d->image_seed);
+	d->thread_count = 0;
+	d->pending_thread_count = 0;
+	if (caller && caller->det)
+		prng_stream_init(&caller->det->stream, d->image_seed);
+}
+
+/* ---- random bytes ---- */
+
+static int fill_from_thread(struct call *c, uint8_t *buf, size_t len)
+{
+	struct det_thread *t = c->thread ? c->thread->det : NULL;
+	int rc;
+
+	if (!t)
+		return -EIO;
+	rc = prng_stream_fill(&t->stream, buf, len);
+	if (rc < 0 && !c->proc->det->warned_stream_end) {
+		c->proc->det->warned_stream_end = true;
+		control_send_warning("random stream of thread %d exhausted after 256 GiB; its reads now fail with EIO", (int)c->tid);
+	}
+	return rc < 0 ? -EIO : 0;
+}
+
+static void record_random(struct call *c, enum event_name name,
+			  const char *path, int64_t bytes)
+{
+	struct event ev;
+
+	trace_ensure_slice(c->proc, c->thread);
+	trace_event_begin(&ev, c->proc, c->thread, name, CAT_RANDOM);
+	if (path)
+		ann_string(&ev, AN_PATH, path);
+	ann_int(&ev, AN_BYTES, bytes);
+	trace_event_end(&ev);
+}
+
+/* Writes count bytes of the caller's stream to its buffer. Returns the
+ * count written, or -errno when nothing was. */
+static int64_t serve_getrandom(struct call *c, uint64_t addr, uint64_t count)
+{
+	static uint8_t chunk[FILL_CHUNK_BYTES];
+	uint64_t done = 0;
+
+	if (count > GETRANDOM_MAX_BYTES)
+		count = GETRANDOM_MAX_BYTES;
+	while (done < count) {
+		size_t len = count - done < sizeof(chunk) ? (size_t)(count - done) : sizeof(chunk);
+		ssize_t written;
+		int rc = fill_from_thread(c, chunk, len);
+
+		if (rc < 0)
+			return done ? (int64_t)done : rc;
+		written = tracee_write(c->tid, addr + done, chunk, len);
+		if (written <= 0)
+			return done ? (int64_t)done : -EFAULT;
+		done += (uint64_t)written;
+		if ((size_t)written < len)
+			break;
+	}
+	return (int64_t)done;
+}
+
+static void handle_getrandom(struct call *c)
+{
+	const __u64 *args = c->req->data.args;
+	unsigned int flags = (unsigned int)args[2];
+	int64_t result;
+
+	if (flags & ~(unsigned int)(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) ||
+	    ((flags & GRND_RANDOM) && (flags & GRND_INSECURE)))
+		result = -EINVAL;
+	else
+		result = serve_getrandom(c, args[0], args[1]);
+	if (call_return(c, result))
+		record_random(c, EV_GETRANDOM, NULL, result);
+}
+
+/* Returns a read-only fd of a memfd that holds URANDOM_FILE_BYTES of the
+ * caller's stream, or -errno. */
+static int make_urandom_file(struct call *c)
+{
+	static uint8_t chunk[FILL_CHUNK_BYTES];
+	char self[64];
+	int memfd, fd, rc;
+
+	memfd = memfd_create("uwrx-urandom", MFD_CLOEXEC);
+	if (memfd < 0)
+		return -errno;
+	for (size_t done = 0; done < URANDOM_FILE_BYTES; done += sizeof(chunk)) {
+		rc = fill_from_thread(c, chunk, sizeof(chunk));
+		if (rc == 0 && write(memfd, chunk, sizeof(chunk)) != (ssize_t)sizeof(chunk))
+			rc = -EIO;
+		if (rc < 0) {
+			close(memfd);
+			return rc;
+		}
+	}
+	/* A new open description is read-only and starts at offset 0. */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", memfd);
+	fd = open(self, O_RDONLY | O_CLOEXEC);
+	rc = fd < 0 ? -errno : fd;
+	close(memfd);
+	return rc;
+}
+
+/*
+ * Serves an open of /dev/urandom or /dev/random with a memfd of the
+ * caller's stream, injected as the call's result.
+ * NOTE: the file holds URANDOM_FILE_BYTES (1 MiB), so reads past that
+ * return end of file where the device never does. A program that reads
+ * more from one fd sees a short read.
+ */
+static void serve_urandom_open(struct call *c, const char *path, int flags)
+{
+	struct seccomp_notif_addfd addfd = { 0 };
+	int fd = make_urandom_file(c);
+	int64_t result;
+
+	if (fd < 0) {
+		result = fd;
+		if (!call_return(c, result))
+			return;
+	} else {
+		addfd.id = c->req->id;
+		addfd.flags = SECCOMP_ADDFD_FLAG_SEND;
+		addfd.srcfd = (uint32_t)fd;
+		addfd.newfd_flags = (flags & O_CLOEXEC) ? O_CLOEXEC : 0;
+		result = ioctl(c->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
+		if (result < 0)
+			result = -errno;
+		close(fd);
+		c->answered = true;
+		if (result < 0)
+			return;
+	}
+	record_random(c, EV_URANDOM, path, result < 0 ? result : URANDOM_FILE_BYTES);
+}
+
+/* Returns true when the call opens /dev/urandom or /dev/random for
+ * reading and was served.
+ * NOTE: only these absolute paths are matched; a relative path, a
+ * symlink or a device node elsewhere reaches the real device. */
+static bool handle_random_open(struct call *c)
+{
+	const __u64 *args = c->req->data.args;
+	int nr = c->req->data.nr;
+	uint64_t path_addr, flags;
+	char path[32];
+
+	if (nr == __NR_openat) {
+		path_addr = args[1];
+		flags = args[2];
+	} else if (nr == __NR_openat2) {
+		path_addr = args[1];
+		if (tracee_read(c->tid, args[2], &flags, sizeof(flags)) != (ssize_t)sizeof(flags))
+			return false;
+#ifdef __NR_open
+	} else if (nr == __NR_open) {
+		path_addr = args[0];
+		flags = args[1];
+#endif
+	} else {
+		return false;
+	}
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_PATH))
+		return false;
+	if (tracee_read_string(c->tid, path_addr, path, sizeof(path)) < 0)
+		return false;
+	if (strcmp(path, "/dev/urandom") != 0 && strcmp(path, "/dev/random") != 0)
+		return false;
+	serve_urandom_open(c, path, (int)flags);
+	return true;
+}
+
+/* ---- time ---- */
+
+enum clock_kind { CLOCK_KIND_KERNEL, CLOCK_KIND_REAL, CLOCK_KIND_TAI, CLOCK_KIND_MONOTONIC };
+
+/* CPU-time clocks and clocks of other processes stay with the kernel:
+ * they measure work, not wall time, and a frozen CPU clock would hang a
+ * program that waits for it to move. */
+static enum clock_kind clock_kind_of(int64_t id)
+{
+	switch (id) {
+	case CLOCK_REALTIME:
+	case CLOCK_REALTIME_COARSE:
+	case CLOCK_REALTIME_ALARM:
+		return CLOCK_KIND_REAL;
+	case CLOCK_TAI:
+		return CLOCK_KIND_TAI;
+	case CLOCK_MONOTONIC:
+	case CLOCK_MONOTONIC_RAW:
+	case CLOCK_MONOTONIC_COARSE:
+	case CLOCK_BOOTTIME:
+	case CLOCK_BOOTTIME_ALARM:
+		return CLOCK_KIND_MONOTONIC;
+	default:
+		return CLOCK_KIND_KERNEL;
+	}
+}
+
+/* Returns the virtual time of the process's next read: the start plus
+ * step times the reads it has made so far (frozen: step 0). */
+static uint64_t next_virtual_ns(struct process *p, enum clock_kind kind)
+{
+	uint64_t reads = p->det->time_reads++;
+	uint64_t advance = determinism.time == TIME_ADVANCING ? determinism.time_step_ns * reads : 0;
+
+	switch (kind) {
+	case CLOCK_KIND_MONOTONIC:
+		return MONOTONIC_BASE_NS + advance;
+	case CLOCK_KIND_TAI:
+		return determinism.start_time_ns + TAI_OFFSET_NS + advance;
+	default:
+		return determinism.start_time_ns + advance;
+	}
+}
+
+static int64_t write_timespec(struct call *c, uint64_t addr, uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull),
+			       .tv_nsec = (long)(ns % 1000000000ull) };
+
+	if (tracee_write(c->tid, addr, &ts, sizeof(ts)) != (ssize_t)sizeof(ts))
+		return -EFAULT;
+	return 0;
+}
+
+static int64_t serve_gettimeofday(struct call *c, uint64_t tv_addr,
+				  uint64_t tz_addr)
+{
+	struct timezone tz = { 0, 0 };
+
+	if (tv_addr) {
+		uint64_t ns = next_virtual_ns(c->proc, CLOCK_KIND_REAL);
+		struct timeval tv = { .tv_sec = (time_t)(ns / 1000000000ull),
+				      .tv_usec = (suseconds_t)(ns % 1000000000ull / 1000) };
+
+		if (tracee_write(c->tid, tv_addr, &tv, sizeof(tv)) != (ssize_t)sizeof(tv))
+			return -EFAULT;
+	}
+	/* The kernel reports UTC with no DST rule, as sys_tz is by default. */
+	if (tz_addr && tracee_write(c->tid, tz_addr, &tz, sizeof(tz)) != (ssize_t)sizeof(tz))
+		return -EFAULT;
+	return 0;
+}
+
+/* Returns true when the call read a clock and was served. */
+static bool handle_time_call(struct call *c)
+{
+	const __u64 *args = c->req->data.args;
+	int nr = c->req->data.nr;
+	int64_t result;
+
+	if (determinism.time == TIME_REAL)
+		return false;
+	if (nr == __NR_clock_gettime) {
+		enum clock_kind kind = clock_kind_of((int64_t)(int32_t)args[0]);
+
+		if (kind == CLOCK_KIND_KERNEL)
+			return false;
+		result = write_timespec(c, args[1], next_virtual_ns(c->proc, kind));
+	} else if (nr == __NR_gettimeofday) {
+		result = serve_gettimeofday(c, args[0], args[1]);
+#ifdef __NR_time
+	} else if (nr == __NR_time) {
+		time_t seconds = (time_t)(next_virtual_ns(c->proc, CLOCK_KIND_REAL) / 1000000000ull);
+
+		result = seconds;
+		if (args[0] && tracee_write(c->tid, args[0], &seconds, sizeof(seconds)) != (ssize_t)sizeof(seconds))
+			result = -EFAULT;
+#endif
+	} else {
+		return false;
+	}
+	call_return(c, result);
+	return true;
+}
+
+/* Returns true when the call was a determinism call and was answered. */
+bool det_handle_call(struct call *c)
+{
+	if (!determinism.enabled || !c->proc->det)
+		return false;
+	if (c->req->data.nr == __NR_getrandom) {
+		handle_getrandom(c);
+		return true;
+	}
+	return handle_time_call(c) || handle_random_open(c);
+}
+
+/* Lists the calls that the filter must notify for determinism. */
+size_t det_notified_calls(int *out, size_t max)
+{
+	size_t n = 0;
+
+	if (!determinism.enabled || max < 4)
+		return 0;
+	out[n++] = __NR_getrandom;
+	if (determinism.time == TIME_REAL)
+		return n;
+	out[n++] = __NR_clock_gettime;
+	out[n++] = __NR_gettimeofday;
+#ifdef __NR_time
+	out[n++] = __NR_time;
+#endif
+	return n;
+}
+
+/* Runs in the command's first process before its exec. ASLR stays off for
+ * every descendant, because personality survives fork and exec. */
+void det_child_setup(void)
+{
+	int current;
+
+	if (!determinism.enabled)
+		return;
+	current = personality(0xffffffff);
+	if (current != -1)
+		personality((unsigned long)current | ADDR_NO_RANDOMIZE);
+}
+
+/* ---- stat timestamps ---- */
+
+/* NOTE: the layered filesystem will replace this rule with per-layer
+ * timestamps. Until then a file counts as this run's output when its real
+ * mtime is at or after the core's start. */
+static bool written_by_run(int64_t sec, int64_t nsec)
+{
+	uint64_t ns;
+
+	if (!determinism.enabled || sec < 0)
+		return false;
+	ns = (uint64_t)sec * 1000000000ull + (uint64_t)nsec;
+	return ns >= determinism.core_start_ns;
+}
+
+void det_fix_stat_times(struct stat *st)
+{
+	struct timespec start = {
+		.tv_sec = (time_t)(determinism.start_time_ns / 1000000000ull),
+		.tv_nsec = (long)(determinism.start_time_ns % 1000000000ull),
+	};
+
+	if (!written_by_run(st->st_mtim.tv_sec, st->st_mtim.tv_nsec))
+		return;
+	st->st_atim = start;
+	st->st_mtim = start;
+	st->st_ctim = start;
+}
+
+void det_fix_statx_times(struct statx *stx)
+{
+	struct statx_timestamp start = {
+		.tv_sec = (int64_t)(determinism.start_time_ns / 1000000000ull),
+		.tv_nsec = (uint32_t)(determinism.start_time_ns % 1000000000ull),
+	};
+
+	if (!(stx->stx_mask & STATX_MTIME) ||
+	    !written_by_run(stx->stx_mtime.tv_sec, stx->stx_mtime.tv_nsec))
+		return;
+	stx->stx_atime = start;
+	stx->stx_mtime = start;
+	stx->stx_ctime = start;
+	stx->stx_btime = start;
+}

@@ -1,0 +1,80 @@
+/*
+ * Deterministic runs (--seed): random bytes from per-process seeds, virtual
+ * time, stat timestamps of this run's outputs, and the ptrace step at exec
+ * that writes AT_RANDOM and hides the vDSO.
+ */
+#ifndef UWRX_DETERMINISM_H
+#define UWRX_DETERMINISM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "prng.h"
+
+struct call;
+struct process;
+struct thread;
+struct statx;
+
+enum time_mode { TIME_REAL, TIME_FROZEN, TIME_ADVANCING };
+
+struct determinism {
+	bool enabled; /* --seed was given */
+	uint8_t root_seed[PRNG_SEED_BYTES];
+	enum time_mode time;
+	uint64_t start_time_ns;  /* virtual CLOCK_REALTIME at the start */
+	uint64_t time_step_ns;   /* advance per read in TIME_ADVANCING */
+	uint64_t core_start_ns;  /* the core's real CLOCK_REALTIME at start */
+	pid_t root_pid;          /* the command's first process */
+};
+
+extern struct determinism determinism;
+
+/* Per-process state, hung off struct process. */
+struct det_process {
+	uint8_t seed[PRNG_SEED_BYTES];       /* process seed S */
+	uint8_t image_seed[PRNG_SEED_BYTES]; /* image seed G */
+	uint64_t child_count;  /* children created so far, over the whole life */
+	uint64_t exec_count;   /* successful execs so far */
+	uint64_t thread_count; /* threads created by the current image */
+	uint64_t *pending_children; /* child numbers not yet matched, FIFO */
+	size_t pending_child_count;
+	uint64_t *pending_threads; /* thread numbers not yet matched, FIFO */
+	size_t pending_thread_count;
+	uint64_t time_reads;
+	bool warned_stream_end;
+};
+
+/* Per-thread state, hung off struct thread. */
+struct det_thread {
+	struct prng_stream stream;
+};
+
+/* Parses one determinism option at argv[*i]; returns false when argv[*i]
+ * is none of them. Exits with status 125 on a malformed value. */
+bool determinism_parse_option(int argc, char **argv, int *i);
+void determinism_start(void);
+
+void det_process_created(struct process *p);
+void det_thread_added(struct process *p, struct thread *t);
+void det_thread_removed(struct thread *t);
+void det_process_freed(struct process *p);
+void det_clone_seen(struct process *p, uint64_t clone_flags);
+void det_exec_committed(struct process *p, struct thread *leader);
+
+bool det_handle_call(struct call *c);
+size_t det_notified_calls(int *out, size_t max);
+void det_child_setup(void);
+
+void det_fix_stat_times(struct stat *st);
+void det_fix_statx_times(struct statx *stx);
+
+/* exec-trace.c */
+bool exec_trace_begin(struct call *c, const uint8_t image_seed[PRNG_SEED_BYTES]);
+bool exec_trace_owns(pid_t tid);
+bool exec_trace_on_wait(pid_t pid, int status);
+void exec_trace_poll(void);
+
+#endif
