@@ -266,6 +266,10 @@ struct launch {
 
 void launch_command(char **argv, struct launch *out);
 
+/* ---- main.c ---- */
+
+void event_loop_watch_process(struct process *p);
+
 /* ---- filter.c ---- */
 
 int install_filter(void);

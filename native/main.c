@@ -11,12 +11,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -43,6 +43,7 @@ struct run {
 	int buffer_dir_fd;
 	int signal_fd;
 	int timer_fd;
+	int epoll_fd;
 	bool root_done;
 	int root_status;
 	uint64_t drain_deadline;
@@ -233,27 +234,6 @@ static void kill_remaining(void)
 	}
 }
 
-static size_t build_pollset(struct pollfd *fds, size_t max, struct process **owners)
-{
-	size_t n = 0;
-
-	fds[n++] = (struct pollfd){ .fd = run.child.listener, .events = POLLIN };
-	fds[n++] = (struct pollfd){ .fd = run.signal_fd, .events = POLLIN };
-	fds[n++] = (struct pollfd){ .fd = run.timer_fd, .events = POLLIN };
-	fds[n++] = (struct pollfd){ .fd = run.child.exec_error_fd, .events = POLLIN };
-	fds[n++] = (struct pollfd){
-		.fd = control_fd(),
-		.events = (short)(POLLIN | (control_wants_write() ? POLLOUT : 0)),
-	};
-	for (size_t i = 0; i < proc_live_count() && n < max; i++) {
-		struct process *p = proc_live()[i];
-
-		owners[n] = p;
-		fds[n++] = (struct pollfd){ .fd = p->pidfd, .events = POLLIN };
-	}
-	return n;
-}
-
 static void on_timer(void)
 {
 	uint64_t ticks;
@@ -267,41 +247,142 @@ static void on_timer(void)
 	}
 }
 
-static void dispatch(struct pollfd *fds, size_t n, struct process **owners)
+/*
+ * Sources in the epoll set. A pidfd's entry carries its process's tgid
+ * above SOURCE_PROCESS, so that an event for a process ended earlier in
+ * the same batch finds nothing instead of a freed pointer.
+ */
+enum source {
+	SOURCE_LISTENER,
+	SOURCE_SIGNAL,
+	SOURCE_TIMER,
+	SOURCE_EXEC_RESULT,
+	SOURCE_CONTROL,
+	SOURCE_PROCESS = 1ull << 32,
+};
+
+static void watch_fd(int fd, uint32_t events, uint64_t source)
 {
-	if (fds[0].revents & POLLIN)
+	struct epoll_event ev = { .events = events, .data.u64 = source };
+
+	if (epoll_ctl(run.epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
+		die("epoll_ctl(ADD) of fd %d failed: %s", fd, strerror(errno));
+}
+
+/* epoll with pidfds registered once replaces a poll() over every live
+ * process's pidfd, which cost a scan of all of them per notification. */
+void event_loop_watch_process(struct process *p)
+{
+	/* make_epoll_set adds processes seen before the loop started. */
+	if (run.epoll_fd >= 0 && p->pidfd >= 0)
+		watch_fd(p->pidfd, EPOLLIN, SOURCE_PROCESS | (uint32_t)p->tgid);
+}
+
+/* Registers the control channel for POLLOUT only while output is queued,
+ * and removes it once the host is gone. */
+static void update_control_watch(void)
+{
+	static int watched_fd = -1;
+	static uint32_t watched_events;
+	int fd = control_fd();
+	uint32_t events = EPOLLIN | (control_wants_write() ? EPOLLOUT : 0);
+	struct epoll_event ev = { .events = events, .data.u64 = SOURCE_CONTROL };
+
+	if (fd == watched_fd && (fd < 0 || events == watched_events))
+		return;
+	if (watched_fd >= 0)
+		epoll_ctl(run.epoll_fd, EPOLL_CTL_DEL, watched_fd, NULL);
+	watched_fd = fd;
+	watched_events = events;
+	if (fd >= 0 && epoll_ctl(run.epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
+		die("epoll_ctl(ADD) of the control fd failed: %s", strerror(errno));
+}
+
+static void make_epoll_set(void)
+{
+	run.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (run.epoll_fd < 0)
+		die("epoll_create1 failed: %s", strerror(errno));
+	watch_fd(run.child.listener, EPOLLIN, SOURCE_LISTENER);
+	watch_fd(run.signal_fd, EPOLLIN, SOURCE_SIGNAL);
+	watch_fd(run.timer_fd, EPOLLIN, SOURCE_TIMER);
+	watch_fd(run.child.exec_error_fd, EPOLLIN, SOURCE_EXEC_RESULT);
+	for (size_t i = 0; i < proc_live_count(); i++)
+		event_loop_watch_process(proc_live()[i]);
+}
+
+struct ready {
+	bool listener, signal, timer, exec_result;
+	uint32_t control;
+	pid_t exited[64];
+	size_t exited_count;
+};
+
+static void sort_events(const struct epoll_event *events, int n,
+			struct ready *r)
+{
+	for (int i = 0; i < n; i++) {
+		uint64_t source = events[i].data.u64;
+		bool readable = events[i].events & EPOLLIN;
+
+		if (source >= SOURCE_PROCESS)
+			r->exited[r->exited_count++] = (pid_t)(uint32_t)source;
+		else if (source == SOURCE_LISTENER)
+			r->listener = readable;
+		else if (source == SOURCE_SIGNAL)
+			r->signal = readable;
+		else if (source == SOURCE_TIMER)
+			r->timer = readable;
+		else if (source == SOURCE_EXEC_RESULT)
+			r->exec_result = true;
+		else if (source == SOURCE_CONTROL)
+			r->control = events[i].events;
+	}
+}
+
+static void dispatch(const struct ready *r)
+{
+	if (r->listener)
 		notify_handle_one();
-	if (fds[3].revents)
+	if (r->exec_result) {
+		epoll_ctl(run.epoll_fd, EPOLL_CTL_DEL, run.child.exec_error_fd, NULL);
 		on_exec_result();
-	if (fds[4].revents & POLLOUT)
+	}
+	if (r->control & EPOLLOUT)
 		control_on_writable();
-	if (fds[4].revents & (POLLIN | POLLHUP | POLLERR))
+	if (r->control & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		control_on_readable();
 	/* pidfds before SIGCHLD: a zombie's status is still readable. */
-	for (size_t i = 5; i < n; i++)
-		if (fds[i].revents && proc_find(owners[i]->tgid) == owners[i])
-			proc_finish_from_pidfd(owners[i]);
-	if (fds[1].revents & POLLIN)
+	for (size_t i = 0; i < r->exited_count; i++) {
+		struct process *p = proc_find(r->exited[i]);
+
+		if (p)
+			proc_finish_from_pidfd(p);
+	}
+	if (r->signal)
 		on_signal();
-	if (fds[2].revents & POLLIN)
+	if (r->timer)
 		on_timer();
 }
 
 static void event_loop(void)
 {
-	enum { MAX_POLL = 4096 };
-	static struct pollfd fds[MAX_POLL];
-	static struct process *owners[MAX_POLL];
+	struct epoll_event events[64];
 
+	make_epoll_set();
 	while (!(run.root_done && run.tree_empty)) {
-		size_t n = build_pollset(fds, MAX_POLL, owners);
+		struct ready ready = { 0 };
+		int n;
 
-		if (poll(fds, n, -1) < 0) {
+		update_control_watch();
+		n = epoll_wait(run.epoll_fd, events, 64, -1);
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			die("poll failed: %s", strerror(errno));
+			die("epoll_wait failed: %s", strerror(errno));
 		}
-		dispatch(fds, n, owners);
+		sort_events(events, n, &ready);
+		dispatch(&ready);
 		if (run.root_done && !run.tree_empty)
 			reap_children();
 	}
@@ -340,6 +421,7 @@ int main(int argc, char **argv)
 	uint64_t boot, real;
 	struct timespec ts;
 
+	run.epoll_fd = -1;
 	control_init(o.control_fd);
 	run.buffer_dir_fd = open_buffer_dir(o.buffer_dir);
 	trace_init(run.buffer_dir_fd);

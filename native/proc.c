@@ -210,6 +210,7 @@ static struct process *proc_create(const struct status_fields *st)
 	live = xrealloc(live, (live_count + 1) * sizeof(*live));
 	live[live_count++] = p;
 	total_count++;
+	event_loop_watch_process(p);
 
 	trace_start_process(p);
 	/* trace_processor takes parents only from ProcessTree, and a process
