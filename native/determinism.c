@@ -129,8 +129,74 @@ static bool pop_number(uint64_t **queue, size_t *count, uint64_t *number)
 	return true;
 }
 
-/* Gives a new process its seed: the next unmatched child number of its
- * creator, counted at the creator's fork, vfork, clone or clone3. */
+static bool take_assigned(struct det_process *d, pid_t pid, uint64_t *index)
+{
+	for (size_t i = 0; i < d->assigned_count; i++) {
+		if (d->assigned[i].pid == pid) {
+			*index = d->assigned[i].index;
+			d->assigned[i] = d->assigned[--d->assigned_count];
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool is_assigned(const struct det_process *d, pid_t pid)
+{
+	for (size_t i = 0; i < d->assigned_count; i++)
+		if (d->assigned[i].pid == pid)
+			return true;
+	return false;
+}
+
+static int compare_pids(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Matches the creator's pending child numbers to its children that the
+ * core has not seen yet, in pid order. The order in which children make
+ * their first notified call is a race (`a | b` in a shell starts both at
+ * once), but the kernel hands out pids in creation order.
+ * NOTE: after the pid counter wraps, pid order no longer follows creation
+ * order, and a child that ends unseen before this scan leaves its number
+ * to the next child.
+ */
+static void assign_unseen_children(struct process *parent)
+{
+	struct det_process *d = parent->det;
+	pid_t found[1024];
+	size_t count = 0;
+	char path[64];
+
+	for (size_t t = 0; t < parent->thread_count; t++) {
+		FILE *f;
+		int pid;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)parent->tgid, (int)parent->threads[t].tid);
+		f = fopen(path, "re");
+		while (f && count < 1024 && fscanf(f, "%d", &pid) == 1)
+			if (!proc_find(pid) && !is_assigned(d, pid))
+				found[count++] = pid;
+		if (f)
+			fclose(f);
+	}
+	qsort(found, count, sizeof(found[0]), compare_pids);
+	for (size_t i = 0; i < count; i++) {
+		uint64_t index;
+
+		if (!pop_number(&d->pending_children, &d->pending_child_count, &index))
+			break;
+		d->assigned = xrealloc(d->assigned, (d->assigned_count + 1) * sizeof(*d->assigned));
+		d->assigned[d->assigned_count++] = (struct det_child){ found[i], index };
+	}
+}
+
+/* Gives a new process its seed: the child number of its creator, counted
+ * at the creator's fork, vfork, clone or clone3. */
 static void assign_process_seed(struct process *p)
 {
 	struct det_process *d = p->det;
@@ -147,8 +213,12 @@ static void assign_process_seed(struct process *p)
 		/* NOTE: a child first seen without a counted clone (created
 		 * with CLONE_PARENT, or by a clone call that the filter did
 		 * not see) takes the next number at first sight instead. */
-		if (!pop_number(&pd->pending_children, &pd->pending_child_count, &index))
-			index = ++pd->child_count;
+		if (!take_assigned(pd, p->tgid, &index)) {
+			assign_unseen_children(parent);
+			if (!take_assigned(pd, p->tgid, &index) &&
+			    !pop_number(&pd->pending_children, &pd->pending_child_count, &index))
+				index = ++pd->child_count;
+		}
 		prng_derive_child(pd->seed, index, d->seed);
 		return;
 	}
@@ -202,6 +272,7 @@ void det_process_freed(struct process *p)
 	if (!p->det)
 		return;
 	free(p->det->pending_children);
+	free(p->det->assigned);
 	free(p->det->pending_threads);
 	free(p->det);
 	p->det = NULL;

@@ -32,6 +32,11 @@ struct determinism {
 
 extern struct determinism determinism;
 
+struct det_child {
+	pid_t pid;
+	uint64_t index;
+};
+
 /* Per-process state, hung off struct process. */
 struct det_process {
 	uint8_t seed[PRNG_SEED_BYTES];       /* process seed S */
@@ -41,6 +46,8 @@ struct det_process {
 	uint64_t thread_count; /* threads created by the current image */
 	uint64_t *pending_children; /* child numbers not yet matched, FIFO */
 	size_t pending_child_count;
+	struct det_child *assigned; /* numbers given to children not yet seen */
+	size_t assigned_count;
 	uint64_t *pending_threads; /* thread numbers not yet matched, FIFO */
 	size_t pending_thread_count;
 	uint64_t time_reads;

@@ -45,6 +45,8 @@ export interface RunOptions {
   wrapper?: string[];
   bufferDir?: string;
   timeoutMs?: number;
+  // Options placed before "--", such as --seed.
+  coreArgs?: string[];
 }
 
 export function makeTempDir(prefix: string): string {
@@ -76,7 +78,15 @@ function collect(stream: Readable | null): Promise<Buffer> {
 
 export async function runCore(command: string[], options: RunOptions = {}): Promise<CoreRun> {
   const bufferDir = options.bufferDir ?? makeTempDir("uwrx-core-buffers-");
-  const coreArgs = ["--control-fd", "3", "--buffer-dir", bufferDir, "--", ...command];
+  const coreArgs = [
+    "--control-fd",
+    "3",
+    "--buffer-dir",
+    bufferDir,
+    ...(options.coreArgs ?? []),
+    "--",
+    ...command,
+  ];
   const [program, ...args] = [...(options.wrapper ?? []), coreBinary, ...coreArgs];
   const child = spawn(program!, args, {
     cwd: options.cwd,
