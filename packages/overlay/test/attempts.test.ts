@@ -2,7 +2,12 @@ import { afterEach, beforeEach, describe, expect, test } from "@jest/globals";
 import { mkdirSync, realpathSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 
-import { attemptChain, isOverlayError, layersFromAttempt, stackFromAttempt } from "../src/index.js";
+import {
+  attemptChain,
+  isOverlayError,
+  layersFromAttempt,
+  stackFromAttempt,
+} from "../src/index.js";
 import { makeTemp, removeTemp } from "./helpers.js";
 
 let dir: string;
@@ -23,7 +28,11 @@ function makeAttempt(name: string, parents: string[] = []): string {
   return attempt;
 }
 
-function catchError(run: () => unknown): { code?: string; message: string; cause?: unknown } {
+function catchError(run: () => unknown): {
+  code?: string;
+  message: string;
+  cause?: unknown;
+} {
   try {
     run();
   } catch (error) {
@@ -77,13 +86,17 @@ describe("attempts", () => {
 
     const error = catchError(() => attemptChain(current));
     expect(error.code).toBe("PARENT_CYCLE");
-    expect(error.message).toContain(`${join(dir, "a")} -> ${join(dir, "b")} -> ${join(dir, "a")}`);
+    expect(error.message).toContain(
+      `${join(dir, "a")} -> ${join(dir, "b")} -> ${join(dir, "a")}`,
+    );
   });
 
   test("non-numeric parent name is rejected", () => {
     const current = makeAttempt("current");
     mkdirSync(join(current, "parent", "latest"), { recursive: true });
 
-    expect(catchError(() => attemptChain(current)).message).toContain("parent/latest");
+    expect(catchError(() => attemptChain(current)).message).toContain(
+      "parent/latest",
+    );
   });
 });

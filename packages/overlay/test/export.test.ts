@@ -49,7 +49,12 @@ describe("exportMerged", () => {
 
     const summary = exportMerged({ stack: new LayerStack(roots), dest });
 
-    expect(summary).toEqual({ files: 2, symlinks: 1, directories: 2, deletions: 2 });
+    expect(summary).toEqual({
+      files: 2,
+      symlinks: 1,
+      directories: 2,
+      deletions: 2,
+    });
     expect(readFileSync(join(dest, "src/a.c"), "utf8")).toBe("top a");
     expect(readFileSync(join(dest, "src/kept.c"), "utf8")).toBe("kept");
     expect(existsSync(join(dest, "src/old.o"))).toBe(false);
@@ -58,7 +63,11 @@ describe("exportMerged", () => {
     const tool = lstatSync(join(dest, "bin/tool"));
     expect(tool.mode & 0o7777).toBe(0o755);
     expect(tool.mtimeMs).toBe(1_234_567_000);
-    expect(readdirSync(join(dest, "src")).sort()).toEqual(["a.c", "cc", "kept.c"]);
+    expect(readdirSync(join(dest, "src")).sort()).toEqual([
+      "a.c",
+      "cc",
+      "kept.c",
+    ]);
   });
 
   test("recreated directory replaces dest contents", () => {
@@ -77,7 +86,10 @@ describe("exportMerged", () => {
   });
 
   test("file replaces a dest directory", () => {
-    const roots = buildLayers(dir, [[], [{ path: "/x", type: "file", content: "file" }]]);
+    const roots = buildLayers(dir, [
+      [],
+      [{ path: "/x", type: "file", content: "file" }],
+    ]);
     const dest = join(dir, "dest");
     mkdirSync(join(dest, "x/inner"), { recursive: true });
 
@@ -119,6 +131,8 @@ describe("exportMerged", () => {
   test("missing dest is rejected", () => {
     const roots = buildLayers(dir, [[], []]);
 
-    expect(() => exportMerged({ stack: new LayerStack(roots), dest: join(dir, "nope") })).toThrow(/existing directory/);
+    expect(() =>
+      exportMerged({ stack: new LayerStack(roots), dest: join(dir, "nope") }),
+    ).toThrow(/existing directory/);
   });
 });

@@ -10,7 +10,12 @@ import {
   readIndex,
   writeIndex,
 } from "../src/index.js";
-import { buildLayers, makeTemp, removeTemp, type TreeEntry } from "./helpers.js";
+import {
+  buildLayers,
+  makeTemp,
+  removeTemp,
+  type TreeEntry,
+} from "./helpers.js";
 
 let dir: string;
 beforeEach(() => {
@@ -53,10 +58,18 @@ describe("index", () => {
 
     expect(written.entries).toBe(index.entryCount);
     expect(index.layers).toEqual(
-      stack.roots.map((path, layer) => ({ path, timeNs: 100n + BigInt(layer) * 5n })),
+      stack.roots.map((path, layer) => ({
+        path,
+        timeNs: 100n + BigInt(layer) * 5n,
+      })),
     );
     const byPath = Object.fromEntries(
-      index.entries().map((entry) => [entry.path, { layer: entry.layer, type: entry.type, target: entry.target }]),
+      index
+        .entries()
+        .map((entry) => [
+          entry.path,
+          { layer: entry.layer, type: entry.type, target: entry.target },
+        ]),
     );
     expect(byPath).toEqual({
       "/src": { layer: 2, type: "directory", target: undefined },
@@ -74,15 +87,25 @@ describe("index", () => {
     const roots = buildLayers(dir, [
       [],
       [{ path: "/d", type: "file" }],
-      [{ path: "/d/x", type: "file" }, { path: "/e/y", type: "file" }],
+      [
+        { path: "/d/x", type: "file" },
+        { path: "/e/y", type: "file" },
+      ],
       [],
     ]);
     const file = join(dir, "layers.idx");
     writeIndex(new LayerStack(roots), file);
     const index = readIndex(file);
 
-    expect(index.lookup("/d")).toMatchObject({ type: "directory", layer: 2, opaque: true });
-    expect(index.lookup("/e")).toMatchObject({ type: "directory", opaque: false });
+    expect(index.lookup("/d")).toMatchObject({
+      type: "directory",
+      layer: 2,
+      opaque: true,
+    });
+    expect(index.lookup("/e")).toMatchObject({
+      type: "directory",
+      opaque: false,
+    });
   });
 
   test("colliding slots are probed", () => {
@@ -94,7 +117,9 @@ describe("index", () => {
     writeIndex(new LayerStack(roots), file);
     const index = readIndex(file);
     const mask = BigInt(index.slotCount - 1);
-    const displaced = index.entries().filter((entry) => BigInt(entry.slot) !== (entry.hash & mask));
+    const displaced = index
+      .entries()
+      .filter((entry) => BigInt(entry.slot) !== (entry.hash & mask));
 
     expect(index.slotCount).toBe(128);
     expect(displaced.length).toBeGreaterThan(0);
@@ -106,7 +131,14 @@ describe("index", () => {
   });
 
   test("probe skips an equal hash with another path", () => {
-    const roots = buildLayers(dir, [[], [{ path: "/a", type: "file" }, { path: "/b", type: "file" }], []]);
+    const roots = buildLayers(dir, [
+      [],
+      [
+        { path: "/a", type: "file" },
+        { path: "/b", type: "file" },
+      ],
+      [],
+    ]);
     const file = join(dir, "layers.idx");
     writeIndex(new LayerStack(roots), file);
     const bytes = readFileSync(file);
@@ -120,8 +152,12 @@ describe("index", () => {
     const mask = original.slotCount - 1;
     const next = (slotB + 1) & mask;
     const slotBytes = (slot: number) => slotOffset + slot * INDEX_SLOT_BYTES;
-    const rawA = Buffer.from(bytes.subarray(slotBytes(slotA), slotBytes(slotA) + INDEX_SLOT_BYTES));
-    const rawB = Buffer.from(bytes.subarray(slotBytes(slotB), slotBytes(slotB) + INDEX_SLOT_BYTES));
+    const rawA = Buffer.from(
+      bytes.subarray(slotBytes(slotA), slotBytes(slotA) + INDEX_SLOT_BYTES),
+    );
+    const rawB = Buffer.from(
+      bytes.subarray(slotBytes(slotB), slotBytes(slotB) + INDEX_SLOT_BYTES),
+    );
     bytes.fill(0, slotBytes(slotA), slotBytes(slotA) + INDEX_SLOT_BYTES);
     expect(bytes.readUInt8(slotBytes(next) + 26)).toBe(0);
     rawA.writeBigUInt64LE(hashPath("/b"), 0);
@@ -139,7 +175,9 @@ describe("index", () => {
     const roots = buildLayers(dir, [[], [{ path: "/a", type: "file" }], []]);
     writeIndex(new LayerStack(roots), join(dir, "layers.idx"));
 
-    expect(readdirSync(dir).filter((name) => name.startsWith("layers.idx"))).toEqual(["layers.idx"]);
+    expect(
+      readdirSync(dir).filter((name) => name.startsWith("layers.idx")),
+    ).toEqual(["layers.idx"]);
   });
 
   test("bad magic is rejected", () => {

@@ -48,7 +48,9 @@ describe("readdir", () => {
     ]);
     const stack = new LayerStack(roots);
 
-    expect(stack.readdir("/d")).toEqual([{ name: "top", type: "file", layer: 2 }]);
+    expect(stack.readdir("/d")).toEqual([
+      { name: "top", type: "file", layer: 2 },
+    ]);
   });
 
   test("whiteout in the middle cuts lower layers", () => {
@@ -63,7 +65,9 @@ describe("readdir", () => {
   });
 
   test("file path throws ENOTDIR", () => {
-    const stack = new LayerStack(buildLayers(dir, [[{ path: "/f", type: "file" }], []]));
+    const stack = new LayerStack(
+      buildLayers(dir, [[{ path: "/f", type: "file" }], []]),
+    );
 
     expect(() => stack.readdir("/f")).toThrow(/ENOTDIR/);
     expect(() => stack.readdir("/missing")).toThrow(/ENOENT/);
@@ -114,7 +118,10 @@ describe("stat", () => {
     const stack = new LayerStack(roots);
 
     expect(stack.stat("/link").layer).toBe(0);
-    expect(stack.stat("/link", { noFollow: true })).toMatchObject({ layer: 1, type: "symlink" });
+    expect(stack.stat("/link", { noFollow: true })).toMatchObject({
+      layer: 1,
+      type: "symlink",
+    });
   });
 
   test("whited-out path throws ENOENT", () => {
@@ -128,6 +135,8 @@ describe("stat", () => {
   });
 
   test("negative interval is rejected", () => {
-    expect(() => new LayerStack({ layers: ["/tmp"], intervalNs: -1n })).toThrow(/intervalNs/);
+    expect(() => new LayerStack({ layers: ["/tmp"], intervalNs: -1n })).toThrow(
+      /intervalNs/,
+    );
   });
 });

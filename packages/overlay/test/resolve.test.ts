@@ -1,7 +1,12 @@
 import { afterEach, beforeEach, describe, expect, test } from "@jest/globals";
 
 import { LayerStack, isOverlayError } from "../src/index.js";
-import { buildLayers, makeTemp, removeTemp, type TreeEntry } from "./helpers.js";
+import {
+  buildLayers,
+  makeTemp,
+  removeTemp,
+  type TreeEntry,
+} from "./helpers.js";
 
 let dir: string;
 beforeEach(() => {
@@ -36,8 +41,14 @@ describe("resolve", () => {
     });
     expect(stack.resolve("/src/only-base.c")).toMatchObject({ layer: 0 });
     expect(stack.resolve("/src/b.c")).toMatchObject({ layer: 2 });
-    expect(stack.resolve("/src")).toMatchObject({ type: "directory", layer: 2 });
-    expect(stack.resolve("/src/missing.c")).toEqual({ kind: "absent", errno: "ENOENT" });
+    expect(stack.resolve("/src")).toMatchObject({
+      type: "directory",
+      layer: 2,
+    });
+    expect(stack.resolve("/src/missing.c")).toEqual({
+      kind: "absent",
+      errno: "ENOENT",
+    });
   });
 
   test("whiteout hides a lower file", () => {
@@ -47,7 +58,11 @@ describe("resolve", () => {
       [{ path: "/etc", type: "directory" }],
     );
 
-    expect(stack.resolve("/etc/conf")).toEqual({ kind: "whiteout", layer: 1, path: "/etc/conf" });
+    expect(stack.resolve("/etc/conf")).toEqual({
+      kind: "whiteout",
+      layer: 1,
+      path: "/etc/conf",
+    });
   });
 
   test("whiteout hides a lower directory", () => {
@@ -57,8 +72,14 @@ describe("resolve", () => {
       [],
     );
 
-    expect(stack.resolve("/build/obj")).toMatchObject({ kind: "whiteout", layer: 1 });
-    expect(stack.resolve("/build/obj/x.o")).toEqual({ kind: "absent", errno: "ENOENT" });
+    expect(stack.resolve("/build/obj")).toMatchObject({
+      kind: "whiteout",
+      layer: 1,
+    });
+    expect(stack.resolve("/build/obj/x.o")).toEqual({
+      kind: "absent",
+      errno: "ENOENT",
+    });
   });
 
   test("recreated directory stops the merge", () => {
@@ -69,7 +90,10 @@ describe("resolve", () => {
     );
 
     expect(stack.resolve("/d/new")).toMatchObject({ kind: "found", layer: 2 });
-    expect(stack.resolve("/d/old")).toEqual({ kind: "absent", errno: "ENOENT" });
+    expect(stack.resolve("/d/old")).toEqual({
+      kind: "absent",
+      errno: "ENOENT",
+    });
   });
 
   test("file in upper layer hides lower directory", () => {
@@ -80,7 +104,10 @@ describe("resolve", () => {
     );
 
     expect(stack.resolve("/x")).toMatchObject({ type: "file", layer: 1 });
-    expect(stack.resolve("/x/inner")).toEqual({ kind: "absent", errno: "ENOTDIR" });
+    expect(stack.resolve("/x/inner")).toEqual({
+      kind: "absent",
+      errno: "ENOTDIR",
+    });
   });
 
   test("relative symlink resolves on merged parent", () => {
@@ -105,7 +132,13 @@ describe("resolve", () => {
   test("absolute symlink starts at merged root", () => {
     const stack = stackOf(
       [{ path: "/opt/tool/bin", type: "directory" }],
-      [{ path: "/usr/bin/tool", type: "symlink", target: "/opt/tool/bin/tool" }],
+      [
+        {
+          path: "/usr/bin/tool",
+          type: "symlink",
+          target: "/opt/tool/bin/tool",
+        },
+      ],
       [{ path: "/opt/tool/bin/tool", type: "file" }],
     );
 
@@ -123,7 +156,10 @@ describe("resolve", () => {
       [{ path: "/alias", type: "symlink", target: "real" }],
     );
 
-    expect(stack.resolve("/alias/file")).toMatchObject({ layer: 0, path: "/real/file" });
+    expect(stack.resolve("/alias/file")).toMatchObject({
+      layer: 0,
+      path: "/real/file",
+    });
     expect(stack.resolve("/alias/", { noFollow: true })).toMatchObject({
       type: "directory",
       path: "/real",
@@ -145,13 +181,20 @@ describe("resolve", () => {
     }
     expect(isOverlayError(caught)).toBe(true);
     expect((caught as { code: string }).code).toBe("ELOOP");
-    expect(stack.resolve("/a", { noFollow: true })).toMatchObject({ type: "symlink", layer: 0 });
+    expect(stack.resolve("/a", { noFollow: true })).toMatchObject({
+      type: "symlink",
+      layer: 0,
+    });
   });
 
   test("forty symlinks resolve, forty-one fail", () => {
     const chain: TreeEntry[] = [{ path: "/end", type: "file" }];
     for (let i = 0; i < 41; i++) {
-      chain.push({ path: `/l${i}`, type: "symlink", target: i === 0 ? "end" : `l${i - 1}` });
+      chain.push({
+        path: `/l${i}`,
+        type: "symlink",
+        target: i === 0 ? "end" : `l${i - 1}`,
+      });
     }
     const stack = stackOf(chain, []);
 
@@ -166,10 +209,20 @@ describe("resolve", () => {
       [{ path: "/proj/link", type: "symlink", target: "/proj/src" }],
     );
 
-    expect(stack.resolve("/proj/src/../include/h.h")).toMatchObject({ layer: 0, path: "/proj/include/h.h" });
-    expect(stack.resolve("/proj/link/../include/h.h")).toMatchObject({ path: "/proj/include/h.h" });
-    expect(stack.resolve("/../../proj/./src/main.c")).toMatchObject({ layer: 1 });
-    expect(stack.resolve("/proj/src/main.c/..")).toEqual({ kind: "absent", errno: "ENOTDIR" });
+    expect(stack.resolve("/proj/src/../include/h.h")).toMatchObject({
+      layer: 0,
+      path: "/proj/include/h.h",
+    });
+    expect(stack.resolve("/proj/link/../include/h.h")).toMatchObject({
+      path: "/proj/include/h.h",
+    });
+    expect(stack.resolve("/../../proj/./src/main.c")).toMatchObject({
+      layer: 1,
+    });
+    expect(stack.resolve("/proj/src/main.c/..")).toEqual({
+      kind: "absent",
+      errno: "ENOTDIR",
+    });
   });
 
   test("relative path is rejected", () => {
