@@ -381,7 +381,7 @@ static void handle_getrandom(struct call *c)
 		record_random(c, EV_GETRANDOM, NULL, result);
 }
 
-/* Returns a read-only fd of a memfd that holds URANDOM_FILE_BYTES of the
+/* Returns a read-only fd of a memfd that contains URANDOM_FILE_BYTES of the
  * caller's stream, or -errno. */
 static int make_urandom_file(struct call *c)
 {
@@ -412,7 +412,7 @@ static int make_urandom_file(struct call *c)
 /*
  * Serves an open of /dev/urandom or /dev/random with a memfd of the
  * caller's stream, injected as the call's result.
- * NOTE: the file holds URANDOM_FILE_BYTES (1 MiB), so reads past that
+ * NOTE: the file contains URANDOM_FILE_BYTES (1 MiB), so reads past that
  * return end of file where the device never does. A program that reads
  * more from one fd sees a short read.
  */

@@ -59,8 +59,8 @@ struct det_thread {
 	struct prng_stream stream;
 };
 
-/* Parses one determinism option at argv[*i]; returns false when argv[*i]
- * is none of them. Exits with status 125 on a malformed value. */
+/* Parses one determinism option at argv[*i]. Returns false when argv[*i]
+ * is not one of them. Exits with status 125 on a malformed value. */
 bool determinism_parse_option(int argc, char **argv, int *i);
 void determinism_start(void);
 

@@ -164,6 +164,17 @@ describe("uwrx-core with --seed", () => {
     expect(older).toBe("978307200");
   });
 
+  test("traced exec falls back with a warning", async () => {
+    const run = await runCore(["strace", "-f", "-o", "/dev/null", "date", "+%s"], {
+      coreArgs: determinismArgs(seedA),
+    });
+    const warnings = run.messages.filter((m) => m.message.case === "warning");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^\d+\n$/);
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings[0]?.message.value)).toContain("ptrace of");
+  });
+
   test("gcc compiles under a seed", async () => {
     const dir = makeTempDir("uwrx-determinism-gcc-");
     writeFileSync(join(dir, "hello.c"), '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n');
