@@ -4,7 +4,7 @@
  * - `INVALID_OPTION`: an option or argument is missing or out of range.
  * - `INVALID_PATH`: a path is not absolute.
  * - `NOT_AN_ATTEMPT`: a directory given as an attempt has no `files/`
- *   directory, or its `parent/` directory holds a name that is not a number.
+ *   directory, or its `parent/` directory contains a name that is not a number.
  * - `PARENT_CYCLE`: following `parent/<n>` links returns to an attempt
  *   already on the chain.
  * - `ENOENT`, `ENOTDIR`, `ELOOP`: the errno that the kernel would return for

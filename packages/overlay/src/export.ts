@@ -47,7 +47,7 @@ export interface ExportSummary {
  * symlinks and directories with their host modes and mtimes, and each
  * whiteout as a recursive deletion. A directory whose merge stops at a
  * whiteout or non-directory within those layers replaces whatever `dest`
- * holds at its path. Each file and symlink is written under a temporary
+ * contains at its path. Each file and symlink is written under a temporary
  * name in its target directory and renamed into place, so a crash leaves
  * the old file or the new one, never a part.
  *

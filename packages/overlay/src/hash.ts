@@ -15,7 +15,12 @@ export function fnv1a64(bytes: Uint8Array): bigint {
   return hash;
 }
 
-/** Computes the index hash of an absolute path: FNV-1a 64 of its UTF-8 bytes. */
+/**
+ * Computes the index hash of an absolute path: FNV-1a 64 of its UTF-8 bytes.
+ *
+ * NOTE: Node decodes file names as UTF-8, so a name that is not valid UTF-8
+ * gets U+FFFD here and its hash differs from the core's hash of the raw bytes.
+ */
 export function hashPath(path: string): bigint {
   return fnv1a64(Buffer.from(path, "utf8"));
 }

@@ -43,7 +43,7 @@ export interface IndexEntry {
   /** Symlink target, for type "symlink". */
   target?: string;
   /**
-   * For a directory: a parent layer below `layer` holds a whiteout or a
+   * For a directory: a parent layer below `layer` contains a whiteout or a
    * non-directory at this path, so the base's directory is not merged.
    */
   opaque: boolean;
@@ -177,9 +177,8 @@ export function encodeIndex(
 
 /**
  * Returns the number of hash slots for `entries` entries: the smallest power
- * of two that is at least 8 and at least twice the entry count, so the load
- * factor stays at or below 1/2 and every probe sequence reaches an empty
- * slot.
+ * of two that is at least 8 and at least twice the entry count. The load
+ * factor then stays at or below 1/2, so every probe reaches an empty slot.
  */
 export function slotCountFor(entries: number): number {
   let count = 8;
@@ -416,11 +415,11 @@ function requireBytes(
   bytes: Buffer,
   offset: number,
   length: number,
-  what: string,
+  label: string,
 ): void {
   if (offset < 0 || offset + length > bytes.length) {
     throw invalidIndex(
-      `the ${what} (${length} bytes at offset ${offset}) runs past the end of the ${bytes.length}-byte file`,
+      `the ${label} (${length} bytes at offset ${offset}) runs past the end of the ${bytes.length}-byte file`,
     );
   }
 }

@@ -13,7 +13,7 @@ export interface LayerStackOptions {
   /**
    * Upper layer directories, bottom to top: the `files/` directories of the
    * parent attempts, then the current attempt's own `files/`, which is the
-   * only writable layer. Each holds files at their absolute paths.
+   * only writable layer. Each contains files at their absolute paths.
    */
   layers: readonly string[];
   /** Host directory used as the read-only base, layer 0. Default "/". */
@@ -64,7 +64,7 @@ export type Resolution =
 export interface MergedEntry {
   name: string;
   type: EntryType;
-  /** The topmost layer that holds the name. */
+  /** The topmost layer that contains the name. */
   layer: number;
 }
 
@@ -171,7 +171,7 @@ export class LayerStack {
 
   /**
    * Returns stat() of a merged path. Mode, owner, size and link count come
-   * from the host file in the topmost layer that holds the path. atime,
+   * from the host file in the topmost layer that contains the path. atime,
    * mtime and ctime are all `t0Ns + layer * intervalNs`, so a file of a
    * higher layer is always newer than one of a lower layer, and the result
    * does not depend on when the layers were written.

@@ -50,9 +50,9 @@ export function mergedRoot(
 
 /**
  * Looks `name` up in `parent`, checking its layers top-down. The topmost
- * layer holding the name decides: a whiteout hides the name, a non-directory
+ * layer containing the name decides: a whiteout hides the name, a non-directory
  * hides everything below it, and a directory merges with the directories of
- * the same path in the layers below it until one of those layers holds a
+ * the same path in the layers below it until one of those layers contains a
  * whiteout or a non-directory there.
  */
 export function lookupChild(

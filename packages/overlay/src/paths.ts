@@ -1,11 +1,11 @@
 import { OverlayError } from "./errors.js";
 
 /** Rejects a path that does not start with "/". */
-export function requireAbsolute(path: string, what = "path"): void {
+export function requireAbsolute(path: string, label = "path"): void {
   if (typeof path !== "string" || !path.startsWith("/")) {
     throw new OverlayError(
       "INVALID_PATH",
-      `Invalid ${what} ${JSON.stringify(path)}: expected an absolute path starting with "/".`,
+      `Invalid ${label} ${JSON.stringify(path)}: expected an absolute path starting with "/".`,
     );
   }
 }
