@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 
 import { inspectCommand, INSPECT_HELP } from "./commands/inspect.js";
+import { replayCommand, REPLAY_HELP } from "./commands/replay.js";
 import { runCommand, RUN_HELP } from "./commands/run.js";
 import { isSeccompNativeError } from "@uwrx/seccomp-native";
 
@@ -14,6 +15,7 @@ exec, file operation and byte of output into a Perfetto trace.
 
 Commands:
   run       run a command under supervision and record a trace
+  replay    run a recorded attempt again with its seed and clock start
   inspect   print the processes, files or output of a recorded trace
   help      show help for a command
 
@@ -26,6 +28,7 @@ const COMMANDS: Record<
 > = {
   run: { run: runCommand, help: RUN_HELP },
   inspect: { run: inspectCommand, help: INSPECT_HELP },
+  replay: { run: replayCommand, help: REPLAY_HELP },
 };
 
 function version(): string {

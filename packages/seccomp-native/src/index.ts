@@ -11,7 +11,9 @@ export {
 } from "./errors.js";
 export { corePackageName, locateCore } from "./locate-core.js";
 export {
+  DEFAULT_TIME_STEP_NS,
   startSupervised,
+  type Determinism,
   SupervisedRun,
   type RunResult,
   type SupervisedRunEvents,

@@ -36,7 +36,31 @@ export interface SuperviseOptions {
   corePath?: string;
   /** Makes the core log what it does to stderr. Default: false. */
   verbose?: boolean;
+  /**
+   * Serves randomness, time and AT_RANDOM from `seed` and turns address
+   * space randomization off for the tree. Default: off.
+   */
+  determinism?: Determinism;
 }
+
+/** Seed and clock settings of a deterministic run. */
+export interface Determinism {
+  /** Root seed of the run: 64 hex digits (32 bytes). */
+  seed: string;
+  /**
+   * "frozen": every clock read returns the start time; "advancing": each
+   * read returns the previous value plus `timeStepNs`; "real": the
+   * kernel's clocks, untouched.
+   */
+  time: "frozen" | "advancing" | "real";
+  /** Wall-clock time the run starts at, in ns since the Unix epoch. */
+  startTimeNs: bigint;
+  /** Advance per clock read in "advancing" mode, in ns. Default: 1000. */
+  timeStepNs?: bigint;
+}
+
+/** Advance per clock read in "advancing" mode when none is given, in ns. */
+export const DEFAULT_TIME_STEP_NS = 1000n;
 
 const DEFAULTS = Object.freeze({ stdio: "inherit" as const, verbose: false });
 
@@ -210,6 +234,7 @@ export function startSupervised(options: SuperviseOptions): SupervisedRun {
   const corePath = settings.corePath ?? locateCore(settings.env);
   const args = ["--control-fd", "3", "--buffer-dir", settings.bufferDir];
   if (settings.verbose) args.push("--verbose");
+  if (settings.determinism) args.push(...determinismArgs(settings.determinism));
   args.push("--", ...settings.command);
 
   const io = settings.stdio === "pipe" ? "pipe" : "inherit";
@@ -222,7 +247,46 @@ export function startSupervised(options: SuperviseOptions): SupervisedRun {
   return new SupervisedRun(child, settings.bufferDir);
 }
 
+function determinismArgs(determinism: Determinism): string[] {
+  const step = determinism.timeStepNs ?? DEFAULT_TIME_STEP_NS;
+  return [
+    "--seed",
+    determinism.seed,
+    "--time",
+    determinism.time,
+    "--start-time-ns",
+    String(determinism.startTimeNs),
+    "--time-step-ns",
+    String(step),
+  ];
+}
+
+const SEED = /^[0-9a-f]{64}$/;
+const TIME_MODES = new Set(["frozen", "advancing", "real"]);
+
+function validateDeterminism(determinism: Determinism): void {
+  if (!SEED.test(determinism.seed)) {
+    throw new SeccompNativeError(
+      "INVALID_OPTION",
+      `invalid seed '${determinism.seed}': expected 64 lowercase hex digits`,
+    );
+  }
+  if (!TIME_MODES.has(determinism.time)) {
+    throw new SeccompNativeError(
+      "INVALID_OPTION",
+      `invalid time mode '${determinism.time}': expected frozen, advancing or real`,
+    );
+  }
+  if (determinism.startTimeNs < 0n) {
+    throw new SeccompNativeError(
+      "INVALID_OPTION",
+      `invalid start time ${determinism.startTimeNs}: expected nanoseconds since 1970`,
+    );
+  }
+}
+
 function validate(options: SuperviseOptions): void {
+  if (options.determinism) validateDeterminism(options.determinism);
   if (!Array.isArray(options.command) || options.command.length === 0) {
     throw new SeccompNativeError(
       "INVALID_OPTION",

@@ -1,16 +1,33 @@
 import { accessSync, constants } from "node:fs";
-import { basename, join } from "node:path";
+import { symlink } from "node:fs/promises";
+import { basename, join, relative } from "node:path";
 
 import {
   createBufferDir,
+  DEFAULT_TIME_STEP_NS,
   removeBufferDir,
+  type Determinism,
   startSupervised,
   type RunResult,
   type SupervisedRun,
 } from "@uwrx/seccomp-native";
 import { BufferCollector } from "@uwrx/perfetto/node";
 
-import { hasFlag, optionValue, parseArgs, type OptionSpec } from "../args.js";
+import {
+  hasFlag,
+  optionValue,
+  parseArgs,
+  type OptionSpec,
+  type ParsedArgs,
+} from "../args.js";
+import {
+  newSeed,
+  parseSeed,
+  parseStartTime,
+  parseTimeMode,
+  recordedStartTime,
+  writeDeterminism,
+} from "../determinism.js";
 import { CliError, EXIT_UWRX_FAILURE, usageError } from "../errors.js";
 import { writeFileAtomic } from "../fs-atomic.js";
 import * as log from "../log.js";
@@ -29,9 +46,21 @@ into a new attempt directory <trace-dir>/<step>/<n>/ holding a Perfetto trace
 (open it in ui.perfetto.dev). stdin, stdout and stderr pass through, and uwrx
 exits with the command's status (128+N when signal N killed it).
 
+Randomness (getrandom, /dev/urandom, AT_RANDOM) comes from a root seed
+saved in the attempt's seed.txt, the clocks start at a recorded time saved
+in time.txt, and address space randomization is off, so 'uwrx replay' and
+runs with the same --seed see the same values.
+
 Options:
-  --trace-dir DIR   where traces are kept (default: $UWRX_TRACE_DIR or ./.uwrx)
-  --step NAME       step name (default: the command's base name)
+  --trace-dir DIR    where traces are kept (default: $UWRX_TRACE_DIR or ./.uwrx)
+  --step NAME        step name (default: the command's base name)
+  --seed HEX         root seed, 64 hex digits (default: a random one)
+  --time MODE        frozen: clocks stand still at the start time;
+                     advancing: each clock read adds 1 us (default);
+                     real: the kernel's clocks, not deterministic
+  --start-time T     start time of the clocks: seconds since 1970 or an ISO
+                     8601 date (default: $SOURCE_DATE_EPOCH, else the start
+                     of the step's first attempt, else now)
   -v, --verbose     log what uwrx and its syscall core do
   -q, --quiet       print nothing of uwrx's own but errors
   -h, --help        show this help
@@ -42,6 +71,9 @@ the command cannot be executed; 127 when it does not exist.`;
 const RUN_OPTIONS: readonly OptionSpec[] = [
   { name: "trace-dir", takesValue: true },
   { name: "step", takesValue: true },
+  { name: "seed", takesValue: true },
+  { name: "time", takesValue: true },
+  { name: "start-time", takesValue: true },
   { name: "verbose", short: "v" },
   { name: "quiet", short: "q" },
   { name: "help", short: "h" },
@@ -72,13 +104,68 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const traceDir = optionValue(parsed, "trace-dir") ?? defaultTraceDir();
   const step = optionValue(parsed, "step") ?? stepNameFor(command);
   checkStepName(step);
+  const determinism = await chooseDeterminism(parsed, join(traceDir, step));
 
-  const attempt = await createAttempt(traceDir, step, command, {
+  return recordRun({
+    traceDir,
     step,
+    command,
+    cwd: process.cwd(),
     verbose: hasFlag(parsed, "verbose"),
+    determinism,
   });
-  log.debug(`recording attempt ${attempt.dir}`);
-  return superviseAttempt(attempt, command, hasFlag(parsed, "verbose"));
+}
+
+async function chooseDeterminism(
+  parsed: ParsedArgs,
+  stepDir: string,
+): Promise<Determinism> {
+  const seedText = optionValue(parsed, "seed");
+  const startText = optionValue(parsed, "start-time");
+  const epoch = process.env.SOURCE_DATE_EPOCH;
+  const startTimeNs =
+    (startText !== undefined ? parseStartTime(startText) : undefined) ??
+    (epoch ? parseStartTime(epoch) : undefined) ??
+    (await recordedStartTime(join(stepDir, "1"))) ??
+    BigInt(Date.now()) * 1_000_000n;
+  return {
+    seed: seedText !== undefined ? parseSeed(seedText) : newSeed(),
+    time: parseTimeMode(optionValue(parsed, "time") ?? "advancing"),
+    startTimeNs,
+    timeStepNs: DEFAULT_TIME_STEP_NS,
+  };
+}
+
+/** The command of one recordRun() call and where it is recorded. */
+export interface RecordSpec {
+  traceDir: string;
+  step: string;
+  command: readonly string[];
+  cwd: string;
+  verbose: boolean;
+  determinism: Determinism;
+  /** The attempt directory being replayed, linked as `replay`. */
+  replayOf?: string;
+}
+
+/** Creates the next attempt of a step and runs the command into it. */
+export async function recordRun(spec: RecordSpec): Promise<number> {
+  const attempt = await createAttempt(spec.traceDir, spec.step, spec.command, {
+    step: spec.step,
+    cwd: spec.cwd,
+    time: spec.determinism.time,
+  });
+  await writeDeterminism(attempt.dir, spec.determinism);
+  if (spec.replayOf) {
+    await symlink(
+      relative(attempt.dir, spec.replayOf),
+      join(attempt.dir, "replay"),
+    );
+  }
+  log.debug(
+    `recording attempt ${attempt.dir} with seed ${spec.determinism.seed}`,
+  );
+  return superviseAttempt(attempt, spec);
 }
 
 /**
@@ -104,12 +191,18 @@ function checkCommandExists(program: string): void {
 
 async function superviseAttempt(
   attempt: Attempt,
-  command: readonly string[],
-  verbose: boolean,
+  spec: RecordSpec,
 ): Promise<number> {
+  const { command, cwd, verbose, determinism } = spec;
   const bufferDir = await createBufferDir();
   const output = join(attempt.dir, "perfetto");
-  const run = startSupervised({ command, bufferDir, verbose });
+  const run = startSupervised({
+    command,
+    bufferDir,
+    cwd,
+    verbose,
+    determinism,
+  });
   const collector = new BufferCollector({
     dir: bufferDir,
     output,
@@ -145,7 +238,7 @@ async function pollQuietly(collector: BufferCollector): Promise<void> {
 
 /**
  * Writes the attempt's perfetto file. On failure the buffer directory is
- * kept, so no recorded event is lost, and the message says where it is.
+ * kept, so no recorded event is lost, and the error message names its path.
  */
 async function finishTrace(
   collector: BufferCollector,

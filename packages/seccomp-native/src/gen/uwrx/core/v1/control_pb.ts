@@ -15,8 +15,11 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file uwrx/core/v1/control.proto.
  */
-export const file_uwrx_core_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("Chp1d3J4L2NvcmUvdjEvY29udHJvbC5wcm90bxIMdXdyeC5jb3JlLnYxIqwCCgtDb3JlTWVzc2FnZRIoCgdzdGFydGVkGAEgASgLMhUudXdyeC5jb3JlLnYxLlN0YXJ0ZWRIABI3Cg9wcm9jZXNzX3N0YXJ0ZWQYAiABKAsyHC51d3J4LmNvcmUudjEuUHJvY2Vzc1N0YXJ0ZWRIABIiCgRleGVjGAMgASgLMhIudXdyeC5jb3JlLnYxLkV4ZWNIABI1Cg5wcm9jZXNzX2V4aXRlZBgEIAEoCzIbLnV3cnguY29yZS52MS5Qcm9jZXNzRXhpdGVkSAASKgoIZmluaXNoZWQYBSABKAsyFi51d3J4LmNvcmUudjEuRmluaXNoZWRIABIoCgd3YXJuaW5nGAYgASgLMhUudXdyeC5jb3JlLnYxLldhcm5pbmdIAEIJCgdtZXNzYWdlIlsKB1N0YXJ0ZWQSEAoIcm9vdF9waWQYASABKAUSEwoLYm9vdHRpbWVfbnMYAiABKAQSEwoLcmVhbHRpbWVfbnMYAyABKAQSFAoMY29yZV92ZXJzaW9uGAQgASgJIlEKDlByb2Nlc3NTdGFydGVkEgsKA3BpZBgBIAEoBRIMCgRwcGlkGAIgASgFEhQKDHRpbWVzdGFtcF9ucxgDIAEoBBIOCgZidWZmZXIYBCABKAkidAoERXhlYxILCgNwaWQYASABKAUSCwoDdGlkGAIgASgFEhQKDHRpbWVzdGFtcF9ucxgDIAEoBBIMCgRhcmd2GAQgAygJEgsKA2N3ZBgFIAEoCRISCgpleGVjdXRhYmxlGAYgASgJEg0KBWVycm5vGAcgASgFIngKDVByb2Nlc3NFeGl0ZWQSCwoDcGlkGAEgASgFEhQKDHRpbWVzdGFtcF9ucxgCIAEoBBIWCglleGl0X2NvZGUYAyABKAVIAIgBARITCgZzaWduYWwYBCABKAVIAYgBAUIMCgpfZXhpdF9jb2RlQgkKB19zaWduYWwilwEKCEZpbmlzaGVkEhYKCWV4aXRfY29kZRgBIAEoBUgAiAEBEhMKBnNpZ25hbBgCIAEoBUgBiAEBEhIKCmV4ZWNfZXJybm8YAyABKAUSFQoNcHJvY2Vzc19jb3VudBgEIAEoBBIaChJub3RpZmljYXRpb25fY291bnQYBSABKARCDAoKX2V4aXRfY29kZUIJCgdfc2lnbmFsIhoKB1dhcm5pbmcSDwoHbWVzc2FnZRgBIAEoCSJwCgtIb3N0TWVzc2FnZRIoCgdyZWxlYXNlGAEgASgLMhUudXdyeC5jb3JlLnYxLlJlbGVhc2VIABIsCgl0ZXJtaW5hdGUYAiABKAsyFy51d3J4LmNvcmUudjEuVGVybWluYXRlSABCCQoHbWVzc2FnZSIpCgdSZWxlYXNlEg4KBmJ1ZmZlchgBIAEoCRIOCgZvZmZzZXQYAiABKAQiGwoJVGVybWluYXRlEg4KBnNpZ25hbBgBIAEoBWIGcHJvdG8z");
+export const file_uwrx_core_v1_control: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "Chp1d3J4L2NvcmUvdjEvY29udHJvbC5wcm90bxIMdXdyeC5jb3JlLnYxIqwCCgtDb3JlTWVzc2FnZRIoCgdzdGFydGVkGAEgASgLMhUudXdyeC5jb3JlLnYxLlN0YXJ0ZWRIABI3Cg9wcm9jZXNzX3N0YXJ0ZWQYAiABKAsyHC51d3J4LmNvcmUudjEuUHJvY2Vzc1N0YXJ0ZWRIABIiCgRleGVjGAMgASgLMhIudXdyeC5jb3JlLnYxLkV4ZWNIABI1Cg5wcm9jZXNzX2V4aXRlZBgEIAEoCzIbLnV3cnguY29yZS52MS5Qcm9jZXNzRXhpdGVkSAASKgoIZmluaXNoZWQYBSABKAsyFi51d3J4LmNvcmUudjEuRmluaXNoZWRIABIoCgd3YXJuaW5nGAYgASgLMhUudXdyeC5jb3JlLnYxLldhcm5pbmdIAEIJCgdtZXNzYWdlIlsKB1N0YXJ0ZWQSEAoIcm9vdF9waWQYASABKAUSEwoLYm9vdHRpbWVfbnMYAiABKAQSEwoLcmVhbHRpbWVfbnMYAyABKAQSFAoMY29yZV92ZXJzaW9uGAQgASgJIlEKDlByb2Nlc3NTdGFydGVkEgsKA3BpZBgBIAEoBRIMCgRwcGlkGAIgASgFEhQKDHRpbWVzdGFtcF9ucxgDIAEoBBIOCgZidWZmZXIYBCABKAkidAoERXhlYxILCgNwaWQYASABKAUSCwoDdGlkGAIgASgFEhQKDHRpbWVzdGFtcF9ucxgDIAEoBBIMCgRhcmd2GAQgAygJEgsKA2N3ZBgFIAEoCRISCgpleGVjdXRhYmxlGAYgASgJEg0KBWVycm5vGAcgASgFIngKDVByb2Nlc3NFeGl0ZWQSCwoDcGlkGAEgASgFEhQKDHRpbWVzdGFtcF9ucxgCIAEoBBIWCglleGl0X2NvZGUYAyABKAVIAIgBARITCgZzaWduYWwYBCABKAVIAYgBAUIMCgpfZXhpdF9jb2RlQgkKB19zaWduYWwilwEKCEZpbmlzaGVkEhYKCWV4aXRfY29kZRgBIAEoBUgAiAEBEhMKBnNpZ25hbBgCIAEoBUgBiAEBEhIKCmV4ZWNfZXJybm8YAyABKAUSFQoNcHJvY2Vzc19jb3VudBgEIAEoBBIaChJub3RpZmljYXRpb25fY291bnQYBSABKARCDAoKX2V4aXRfY29kZUIJCgdfc2lnbmFsIhoKB1dhcm5pbmcSDwoHbWVzc2FnZRgBIAEoCSJwCgtIb3N0TWVzc2FnZRIoCgdyZWxlYXNlGAEgASgLMhUudXdyeC5jb3JlLnYxLlJlbGVhc2VIABIsCgl0ZXJtaW5hdGUYAiABKAsyFy51d3J4LmNvcmUudjEuVGVybWluYXRlSABCCQoHbWVzc2FnZSIpCgdSZWxlYXNlEg4KBmJ1ZmZlchgBIAEoCRIOCgZvZmZzZXQYAiABKAQiGwoJVGVybWluYXRlEg4KBnNpZ25hbBgBIAEoBWIGcHJvdG8z",
+  );
 
 /**
  * A message from the core to the host.
@@ -27,50 +30,58 @@ export type CoreMessage = Message<"uwrx.core.v1.CoreMessage"> & {
   /**
    * @generated from oneof uwrx.core.v1.CoreMessage.message
    */
-  message: {
-    /**
-     * @generated from field: uwrx.core.v1.Started started = 1;
-     */
-    value: Started;
-    case: "started";
-  } | {
-    /**
-     * @generated from field: uwrx.core.v1.ProcessStarted process_started = 2;
-     */
-    value: ProcessStarted;
-    case: "processStarted";
-  } | {
-    /**
-     * @generated from field: uwrx.core.v1.Exec exec = 3;
-     */
-    value: Exec;
-    case: "exec";
-  } | {
-    /**
-     * @generated from field: uwrx.core.v1.ProcessExited process_exited = 4;
-     */
-    value: ProcessExited;
-    case: "processExited";
-  } | {
-    /**
-     * @generated from field: uwrx.core.v1.Finished finished = 5;
-     */
-    value: Finished;
-    case: "finished";
-  } | {
-    /**
-     * @generated from field: uwrx.core.v1.Warning warning = 6;
-     */
-    value: Warning;
-    case: "warning";
-  } | { case: undefined; value?: undefined };
+  message:
+    | {
+        /**
+         * @generated from field: uwrx.core.v1.Started started = 1;
+         */
+        value: Started;
+        case: "started";
+      }
+    | {
+        /**
+         * @generated from field: uwrx.core.v1.ProcessStarted process_started = 2;
+         */
+        value: ProcessStarted;
+        case: "processStarted";
+      }
+    | {
+        /**
+         * @generated from field: uwrx.core.v1.Exec exec = 3;
+         */
+        value: Exec;
+        case: "exec";
+      }
+    | {
+        /**
+         * @generated from field: uwrx.core.v1.ProcessExited process_exited = 4;
+         */
+        value: ProcessExited;
+        case: "processExited";
+      }
+    | {
+        /**
+         * @generated from field: uwrx.core.v1.Finished finished = 5;
+         */
+        value: Finished;
+        case: "finished";
+      }
+    | {
+        /**
+         * @generated from field: uwrx.core.v1.Warning warning = 6;
+         */
+        value: Warning;
+        case: "warning";
+      }
+    | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message uwrx.core.v1.CoreMessage.
  * Use `create(CoreMessageSchema)` to create a new message.
  */
-export const CoreMessageSchema: GenMessage<CoreMessage> = /*@__PURE__*/
+export const CoreMessageSchema: GenMessage<CoreMessage> =
+  /*@__PURE__*/
   messageDesc(file_uwrx_core_v1_control, 0);
 
 /**
@@ -112,7 +123,8 @@ export type Started = Message<"uwrx.core.v1.Started"> & {
  * Describes the message uwrx.core.v1.Started.
  * Use `create(StartedSchema)` to create a new message.
  */
-export const StartedSchema: GenMessage<Started> = /*@__PURE__*/
+export const StartedSchema: GenMessage<Started> =
+  /*@__PURE__*/
   messageDesc(file_uwrx_core_v1_control, 1);
 
 /**
@@ -148,7 +160,8 @@ export type ProcessStarted = Message<"uwrx.core.v1.ProcessStarted"> & {
  * Describes the message uwrx.core.v1.ProcessStarted.
  * Use `create(ProcessStartedSchema)` to create a new message.
  */
-export const ProcessStartedSchema: GenMessage<ProcessStarted> = /*@__PURE__*/
+export const ProcessStartedSchema: GenMessage<ProcessStarted> =
+  /*@__PURE__*/
   messageDesc(file_uwrx_core_v1_control, 2);
 
 /**
@@ -204,7 +217,8 @@ export type Exec = Message<"uwrx.core.v1.Exec"> & {
  * Describes the message uwrx.core.v1.Exec.
  * Use `create(ExecSchema)` to create a new message.
  */
-export const ExecSchema: GenMessage<Exec> = /*@__PURE__*/
+export const ExecSchema: GenMessage<Exec> =
+  /*@__PURE__*/
   messageDesc(file_uwrx_core_v1_control, 3);
 
 /**
@@ -242,7 +256,8 @@ export type ProcessExited = Message<"uwrx.core.v1.ProcessExited"> & {
  * Describes the message uwrx.core.v1.ProcessExited.
  * Use `create(ProcessExitedSchema)` to create a new message.
  */
-export const ProcessExitedSchema: GenMessage<ProcessExited> = /*@__PURE__*/
+export const ProcessExitedSchema: GenMessage<ProcessExited> =
+  /*@__PURE__*/
   messageDesc(file_uwrx_core_v1_control, 4);
 
 /**
@@ -286,7 +301,8 @@ export type Finished = Message<"uwrx.core.v1.Finished"> & {
  * Describes the message uwrx.core.v1.Finished.
  * Use `create(FinishedSchema)` to create a new message.
  */
-export const FinishedSchema: GenMessage<Finished> = /*@__PURE__*/
+export const FinishedSchema: GenMessage<Finished> =
+  /*@__PURE__*/
   messageDesc(file_uwrx_core_v1_control, 5);
 
 /**
@@ -305,7 +321,8 @@ export type Warning = Message<"uwrx.core.v1.Warning"> & {
  * Describes the message uwrx.core.v1.Warning.
  * Use `create(WarningSchema)` to create a new message.
  */
-export const WarningSchema: GenMessage<Warning> = /*@__PURE__*/
+export const WarningSchema: GenMessage<Warning> =
+  /*@__PURE__*/
   messageDesc(file_uwrx_core_v1_control, 6);
 
 /**
@@ -317,26 +334,30 @@ export type HostMessage = Message<"uwrx.core.v1.HostMessage"> & {
   /**
    * @generated from oneof uwrx.core.v1.HostMessage.message
    */
-  message: {
-    /**
-     * @generated from field: uwrx.core.v1.Release release = 1;
-     */
-    value: Release;
-    case: "release";
-  } | {
-    /**
-     * @generated from field: uwrx.core.v1.Terminate terminate = 2;
-     */
-    value: Terminate;
-    case: "terminate";
-  } | { case: undefined; value?: undefined };
+  message:
+    | {
+        /**
+         * @generated from field: uwrx.core.v1.Release release = 1;
+         */
+        value: Release;
+        case: "release";
+      }
+    | {
+        /**
+         * @generated from field: uwrx.core.v1.Terminate terminate = 2;
+         */
+        value: Terminate;
+        case: "terminate";
+      }
+    | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message uwrx.core.v1.HostMessage.
  * Use `create(HostMessageSchema)` to create a new message.
  */
-export const HostMessageSchema: GenMessage<HostMessage> = /*@__PURE__*/
+export const HostMessageSchema: GenMessage<HostMessage> =
+  /*@__PURE__*/
   messageDesc(file_uwrx_core_v1_control, 7);
 
 /**
@@ -361,7 +382,8 @@ export type Release = Message<"uwrx.core.v1.Release"> & {
  * Describes the message uwrx.core.v1.Release.
  * Use `create(ReleaseSchema)` to create a new message.
  */
-export const ReleaseSchema: GenMessage<Release> = /*@__PURE__*/
+export const ReleaseSchema: GenMessage<Release> =
+  /*@__PURE__*/
   messageDesc(file_uwrx_core_v1_control, 8);
 
 /**
@@ -380,6 +402,6 @@ export type Terminate = Message<"uwrx.core.v1.Terminate"> & {
  * Describes the message uwrx.core.v1.Terminate.
  * Use `create(TerminateSchema)` to create a new message.
  */
-export const TerminateSchema: GenMessage<Terminate> = /*@__PURE__*/
+export const TerminateSchema: GenMessage<Terminate> =
+  /*@__PURE__*/
   messageDesc(file_uwrx_core_v1_control, 9);
-

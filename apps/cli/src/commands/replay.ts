@@ -1,0 +1,93 @@
+import { readFile, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+
+import { hasFlag, parseArgs, type OptionSpec } from "../args.js";
+import { readDeterminism } from "../determinism.js";
+import { CliError, usageError } from "../errors.js";
+import * as log from "../log.js";
+import { decodeCommandLine } from "../trace-dir.js";
+import { recordRun } from "./run.js";
+
+export const REPLAY_HELP = `Usage: uwrx replay [OPTIONS] ATTEMPT
+
+Runs the command of a recorded attempt again, as the next attempt of the
+same step, with the attempt's seed and clock start, in the directory it ran
+in. The new attempt links the replayed one as 'replay'.
+
+ATTEMPT is an attempt directory, <trace-dir>/<step>/<n>.
+
+Options:
+  -v, --verbose     log what uwrx and its syscall core do
+  -q, --quiet       print nothing of uwrx's own but errors
+  -h, --help        show this help
+
+Exit status: the command's status, as for 'uwrx run'.`;
+
+const REPLAY_OPTIONS: readonly OptionSpec[] = [
+  { name: "verbose", short: "v" },
+  { name: "quiet", short: "q" },
+  { name: "help", short: "h" },
+];
+
+/** Runs `uwrx replay` and returns the exit status. */
+export async function replayCommand(argv: readonly string[]): Promise<number> {
+  const parsed = parseArgs("replay", argv, REPLAY_OPTIONS);
+  if (hasFlag(parsed, "help")) {
+    process.stdout.write(REPLAY_HELP + "\n");
+    return 0;
+  }
+  if (hasFlag(parsed, "verbose")) log.setVerbosity("verbose");
+  if (hasFlag(parsed, "quiet")) log.setVerbosity("quiet");
+
+  const [path, ...extra] = parsed.positionals;
+  if (!path)
+    throw usageError(
+      "replay",
+      "missing ATTEMPT: give an attempt directory such as .uwrx/make/1",
+    );
+  if (extra.length > 0)
+    throw usageError("replay", `unexpected argument '${extra[0]}'`);
+
+  const attemptDir = resolve(path);
+  await checkAttempt(attemptDir);
+  const stepDir = dirname(attemptDir);
+  const command = decodeCommandLine(
+    await readFile(join(stepDir, "cmd"), "utf8"),
+  );
+  const options = await readStepOptions(stepDir);
+
+  return recordRun({
+    traceDir: dirname(stepDir),
+    step: basename(stepDir),
+    command,
+    cwd: options.cwd ?? process.cwd(),
+    verbose: hasFlag(parsed, "verbose"),
+    determinism: await readDeterminism(attemptDir),
+    replayOf: attemptDir,
+  });
+}
+
+async function checkAttempt(dir: string): Promise<void> {
+  const isAttempt = /^[1-9][0-9]*$/.test(basename(dir));
+  const info = await stat(dir).catch(() => undefined);
+  if (!isAttempt || !info?.isDirectory()) {
+    throw new CliError(
+      `${dir} is not an attempt directory: expected <trace-dir>/<step>/<n> as written by 'uwrx run'`,
+      2,
+    );
+  }
+}
+
+async function readStepOptions(stepDir: string): Promise<{ cwd?: string }> {
+  try {
+    return JSON.parse(await readFile(join(stepDir, "options"), "utf8")) as {
+      cwd?: string;
+    };
+  } catch (cause) {
+    throw new CliError(
+      `cannot read ${join(stepDir, "options")}: the step directory is damaged; record the step again with 'uwrx run'`,
+      125,
+      { cause },
+    );
+  }
+}
