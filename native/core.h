@@ -224,6 +224,7 @@ struct resolved {
 
 int resolve_path(struct process *p, pid_t tid, int dirfd_arg,
 		 const char *path, struct resolved *out);
+void resolved_init(struct resolved *r);
 void resolved_release(struct resolved *r);
 bool is_kernel_only_dev(dev_t dev);
 void path_init(void);

@@ -514,9 +514,12 @@ static bool needs_valid_id(const struct file_call *f, const struct resolved *r,
 static void handle_paths(struct call *c, const struct file_call *f,
 			 char *path, char *path2)
 {
-	struct resolved r = { .dirfd = -1 }, r2 = { .dirfd = -1 };
+	struct resolved r, r2;
 	bool two = f->path2_addr != 0;
 	int64_t result = INT64_MIN;
+
+	resolved_init(&r);
+	resolved_init(&r2);
 
 	if (resolve_path(c->proc, c->tid, f->dirfd, path, &r) != 0 ||
 	    (two && resolve_path(c->proc, c->tid, f->dirfd2, path2, &r2) != 0)) {
