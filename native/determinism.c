@@ -1,8 +1,8 @@
 /*
  * Deterministic runs: with --seed, every process draws getrandom,
  * /dev/urandom and /dev/random bytes from seeds derived by its position
- * in the tree (the @uwrx/prng algorithm), clock reads return virtual
- * time, and stat reports the virtual start time for files this run wrote.
+ * in the tree (the @uwrx/prng algorithm) and clock reads return virtual
+ * time. File timestamps follow the rule in file-times.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,7 +24,10 @@
 #include "core.h"
 #include "determinism.h"
 
-struct determinism determinism = { .time = TIME_REAL };
+struct determinism determinism = {
+	.time = TIME_REAL,
+	.layer_interval_ns = 1000000000ull,
+};
 
 /* Bytes behind an fd that stands for /dev/urandom or /dev/random. */
 #define URANDOM_FILE_BYTES (1u << 20)
@@ -59,6 +62,18 @@ static uint64_t parse_u64(const char *option, const char *value)
 	return n;
 }
 
+static uint64_t parse_count(const char *option, const char *value)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(value, &end, 10);
+	if (!value[0] || *end || errno || value[0] == '-' || value[0] == '+')
+		reject_option(option, value, "a non-negative integer");
+	return n;
+}
+
 bool determinism_parse_option(int argc, char **argv, int *i)
 {
 	const char *option = argv[*i];
@@ -66,7 +81,9 @@ bool determinism_parse_option(int argc, char **argv, int *i)
 
 	if (strcmp(option, "--seed") != 0 && strcmp(option, "--time") != 0 &&
 	    strcmp(option, "--start-time-ns") != 0 &&
-	    strcmp(option, "--time-step-ns") != 0)
+	    strcmp(option, "--time-step-ns") != 0 &&
+	    strcmp(option, "--layer-interval-ns") != 0 &&
+	    strcmp(option, "--parent-layers") != 0)
 		return false;
 	if (*i + 1 >= argc)
 		die("missing value after %s", option);
@@ -88,27 +105,32 @@ bool determinism_parse_option(int argc, char **argv, int *i)
 	} else if (strcmp(option, "--start-time-ns") == 0) {
 		determinism.start_time_ns = parse_u64(option, value);
 		start_time_given = true;
+	} else if (strcmp(option, "--layer-interval-ns") == 0) {
+		determinism.layer_interval_ns = parse_u64(option, value);
+	} else if (strcmp(option, "--parent-layers") == 0) {
+		determinism.parent_layers = parse_count(option, value);
 	} else {
 		determinism.time_step_ns = parse_u64(option, value);
 	}
 	return true;
 }
 
-/* Records the core's start. File timestamps come from the coarse clock
- * (the kernel's current_time()), which can lag CLOCK_REALTIME by a tick,
- * so a file written right after the start compares as newer only against
- * the coarse clock. */
+/* Takes the virtual start time from the real clock unless --start-time-ns
+ * gave it. */
 void determinism_start(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-	determinism.core_start_ns =
-		(uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	if (!start_time_given)
-		determinism.start_time_ns = determinism.core_start_ns;
-	if (!determinism.enabled)
+	if (!start_time_given) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		determinism.start_time_ns =
+			(uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	}
+	if (!determinism.enabled) {
 		determinism.time = TIME_REAL;
+		return;
+	}
+	file_times_start();
 }
 
 /* ---- seeds of processes and threads ---- */
@@ -600,9 +622,13 @@ size_t det_notified_calls(int *out, size_t max)
 {
 	size_t n = 0;
 
-	if (!determinism.enabled || max < 4)
+	if (!determinism.enabled || max < 5)
 		return 0;
 	out[n++] = __NR_getrandom;
+#ifdef __NR_fstat
+	/* fstat reports file times, which the core rewrites. */
+	out[n++] = __NR_fstat;
+#endif
 	if (determinism.time == TIME_REAL)
 		return n;
 	out[n++] = __NR_clock_gettime;
@@ -624,49 +650,4 @@ void det_child_setup(void)
 	current = personality(0xffffffff);
 	if (current != -1)
 		personality((unsigned long)current | ADDR_NO_RANDOMIZE);
-}
-
-/* ---- stat timestamps ---- */
-
-/* NOTE: the layered filesystem will replace this rule with per-layer
- * timestamps. Until then a file counts as this run's output when its real
- * mtime is at or after the core's start. */
-static bool written_by_run(int64_t sec, int64_t nsec)
-{
-	uint64_t ns;
-
-	if (!determinism.enabled || sec < 0)
-		return false;
-	ns = (uint64_t)sec * 1000000000ull + (uint64_t)nsec;
-	return ns >= determinism.core_start_ns;
-}
-
-void det_fix_stat_times(struct stat *st)
-{
-	struct timespec start = {
-		.tv_sec = (time_t)(determinism.start_time_ns / 1000000000ull),
-		.tv_nsec = (long)(determinism.start_time_ns % 1000000000ull),
-	};
-
-	if (!written_by_run(st->st_mtim.tv_sec, st->st_mtim.tv_nsec))
-		return;
-	st->st_atim = start;
-	st->st_mtim = start;
-	st->st_ctim = start;
-}
-
-void det_fix_statx_times(struct statx *stx)
-{
-	struct statx_timestamp start = {
-		.tv_sec = (int64_t)(determinism.start_time_ns / 1000000000ull),
-		.tv_nsec = (uint32_t)(determinism.start_time_ns % 1000000000ull),
-	};
-
-	if (!(stx->stx_mask & STATX_MTIME) ||
-	    !written_by_run(stx->stx_mtime.tv_sec, stx->stx_mtime.tv_nsec))
-		return;
-	stx->stx_atime = start;
-	stx->stx_mtime = start;
-	stx->stx_ctime = start;
-	stx->stx_btime = start;
 }

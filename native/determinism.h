@@ -1,6 +1,6 @@
 /*
  * Deterministic runs (--seed): random bytes from per-process seeds, virtual
- * time, stat timestamps of this run's outputs, and the ptrace step at exec
+ * time, file timestamps by layer, and the ptrace step at exec
  * that writes AT_RANDOM and hides the vDSO.
  */
 #ifndef UWRX_DETERMINISM_H
@@ -26,7 +26,8 @@ struct determinism {
 	enum time_mode time;
 	uint64_t start_time_ns;  /* virtual CLOCK_REALTIME at the start */
 	uint64_t time_step_ns;   /* advance per read in TIME_ADVANCING */
-	uint64_t core_start_ns;  /* the core's real CLOCK_REALTIME at start */
+	uint64_t layer_interval_ns; /* I: time between layers, default 1 s */
+	uint64_t parent_layers;     /* n: parent layers below this run */
 	pid_t root_pid;          /* the command's first process */
 };
 
@@ -75,6 +76,11 @@ bool det_handle_call(struct call *c);
 size_t det_notified_calls(int *out, size_t max);
 void det_child_setup(void);
 
+/* file-times.c */
+void file_times_start(void);
+void det_file_modified(const struct stat *st);
+void det_path_modified(int dirfd, const char *path, int at_flags);
+void det_file_times_set(const struct stat *st);
 void det_fix_stat_times(struct stat *st);
 void det_fix_statx_times(struct statx *stx);
 

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/seccomp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -40,6 +41,7 @@ enum file_op {
 	OP_CHDIR,
 	OP_FCHDIR,
 	OP_UMASK,
+	OP_FSTAT,
 };
 
 struct file_call {
@@ -73,6 +75,11 @@ static void set_mode(struct file_call *f, uint64_t mode)
 {
 	f->has_mode = true;
 	f->mode = (mode_t)mode;
+}
+
+static int64_t result_of(int rc)
+{
+	return rc == 0 ? 0 : -errno;
 }
 
 /* Decodes the arguments of the calls that have no *at() variant. Returns
@@ -163,6 +170,12 @@ static bool decode_legacy(int nr, const __u64 *a, struct file_call *f)
 		f->uid = (uid_t)a[1];
 		f->gid = (gid_t)a[2];
 		f->at_flags = AT_SYMLINK_NOFOLLOW;
+		return true;
+#endif
+#ifdef __NR_fstat
+	case __NR_fstat:
+		*f = (struct file_call){ .name = EV_NEWFSTATAT, .op = OP_FSTAT, .dirfd = (int)a[0] };
+		f->buf = a[1];
 		return true;
 #endif
 	case __NR_chdir:
@@ -342,6 +355,8 @@ static int64_t perform_open(struct call *c, const struct resolved *r,
 	c->answered = true;
 	if (tracee_fd < 0 && err != ENOENT)
 		log_debug("injecting an fd into %d failed: %s", (int)c->tid, strerror(err));
+	if (tracee_fd >= 0 && (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)))
+		det_file_modified(&st);
 	return tracee_fd < 0 ? -err : tracee_fd;
 }
 
@@ -364,8 +379,11 @@ static int64_t perform_statx(struct call *c, const struct resolved *r,
 			     const char *path, const struct file_call *f)
 {
 	struct statx stx;
+	/* The inode number decides which timestamp rule applies. */
+	unsigned int mask = (unsigned int)f->size |
+			    (determinism.enabled ? STATX_INO : 0);
 
-	if (syscall(SYS_statx, r->dirfd, path, f->at_flags, (unsigned int)f->size, &stx) != 0)
+	if (syscall(SYS_statx, r->dirfd, path, f->at_flags, mask, &stx) != 0)
 		return -errno;
 	if (is_kernel_only_dev(makedev(stx.stx_dev_major, stx.stx_dev_minor)))
 		return INT64_MIN;
@@ -392,6 +410,31 @@ static int64_t perform_readlink(struct call *c, const struct resolved *r,
 	return n;
 }
 
+/* Returns true when the times were given by the program (touch -d, cp -p):
+ * neither is UTIME_NOW and at least one is not UTIME_OMIT. */
+static bool sets_explicit_times(const struct timespec times[2])
+{
+	if (times[0].tv_nsec == UTIME_NOW || times[1].tv_nsec == UTIME_NOW)
+		return false;
+	return times[0].tv_nsec != UTIME_OMIT || times[1].tv_nsec != UTIME_OMIT;
+}
+
+/* Records the new times of a file. Times that the program gave are
+ * reported as they are. Times set to now count as a modification. */
+static void note_new_times(int dirfd, const char *path, int at_flags,
+			   const struct timespec *times)
+{
+	struct stat st;
+
+	if (!determinism.enabled || fstatat(dirfd, path, &st, at_flags) != 0)
+		return;
+	if (times && sets_explicit_times(times))
+		det_file_times_set(&st);
+	else if (!times || times[0].tv_nsec != UTIME_OMIT ||
+		 times[1].tv_nsec != UTIME_OMIT)
+		det_file_modified(&st);
+}
+
 static int64_t perform_utimens(struct call *c, const struct resolved *r,
 			       const char *path, const struct file_call *f)
 {
@@ -402,13 +445,56 @@ static int64_t perform_utimens(struct call *c, const struct resolved *r,
 		return -EFAULT;
 	if (utimensat(r->dirfd, path, f->buf ? times : NULL, f->at_flags) != 0)
 		return -errno;
+	note_new_times(r->dirfd, path, f->at_flags & AT_SYMLINK_NOFOLLOW,
+		       f->buf ? times : NULL);
 	return 0;
 }
 
-static int64_t result_of(int rc)
+/* Records the inodes that a successful rename changed: the one now at the
+ * new name and, for RENAME_EXCHANGE, the one now at the old name. */
+static void note_renamed(const struct resolved *r, const char *path,
+			 const struct resolved *r2, const char *path2,
+			 const struct file_call *f)
 {
-	return rc == 0 ? 0 : -errno;
+	det_path_modified(r2->dirfd, path2, AT_SYMLINK_NOFOLLOW);
+	if (f->at_flags & RENAME_EXCHANGE)
+		det_path_modified(r->dirfd, path, AT_SYMLINK_NOFOLLOW);
 }
+
+/* Performs a call that changes the file at path and, under --seed, records
+ * the change for its timestamps. */
+static int64_t perform_change(const struct file_call *f, const char *path,
+			      const struct resolved *r, const char *path2,
+			      const struct resolved *r2)
+{
+	int rc;
+
+	switch (f->op) {
+	case OP_RENAME:
+		rc = (int)syscall(SYS_renameat2, r->dirfd, path, r2->dirfd, path2, (unsigned int)f->at_flags);
+		if (rc == 0)
+			note_renamed(r, path, r2, path2, f);
+		return result_of(rc);
+	case OP_MKDIR:
+		rc = mkdirat(r->dirfd, path, f->mode);
+		if (rc == 0)
+			det_path_modified(r->dirfd, path, AT_SYMLINK_NOFOLLOW);
+		return result_of(rc);
+	case OP_CHMOD:
+		rc = fchmodat(r->dirfd, path, f->mode, 0);
+		if (rc == 0)
+			det_path_modified(r->dirfd, path, 0);
+		return result_of(rc);
+	case OP_CHOWN:
+		rc = fchownat(r->dirfd, path, f->uid, f->gid, f->at_flags);
+		if (rc == 0)
+			det_path_modified(r->dirfd, path, f->at_flags & AT_SYMLINK_NOFOLLOW);
+		return result_of(rc);
+	default:
+		return INT64_MIN;
+	}
+}
+
 
 /* Performs the call in the core. Returns the result, or INT64_MIN when
  * the kernel must perform it. */
@@ -431,15 +517,13 @@ static int64_t perform(struct call *c, const struct file_call *f,
 		return perform_readlink(c, r, path, f);
 	case OP_UNLINK:
 		return result_of(unlinkat(r->dirfd, path, f->at_flags));
-	case OP_RENAME:
-		return result_of((int)syscall(SYS_renameat2, r->dirfd, path, r2->dirfd, path2, (unsigned int)f->at_flags));
 	case OP_MKDIR:
 		use_umask(c->proc->umask);
-		return result_of(mkdirat(r->dirfd, path, f->mode));
+		return perform_change(f, path, r, path2, r2);
+	case OP_RENAME:
 	case OP_CHMOD:
-		return result_of(fchmodat(r->dirfd, path, f->mode, 0));
 	case OP_CHOWN:
-		return result_of(fchownat(r->dirfd, path, f->uid, f->gid, f->at_flags));
+		return perform_change(f, path, r, path2, r2);
 	case OP_UTIMENS:
 		return perform_utimens(c, r, path, f);
 	default:
@@ -547,6 +631,104 @@ out:
 	resolved_release(&r2);
 }
 
+/* Names the file behind the tracee's fd (the cwd for AT_FDCWD) as a
+ * /proc magic link, which the core's stat follows to the same inode. */
+static void fd_link_path(pid_t tid, int fd, char *buf, size_t size)
+{
+	if (fd == AT_FDCWD)
+		snprintf(buf, size, "/proc/%d/cwd", (int)tid);
+	else
+		snprintf(buf, size, "/proc/%d/fd/%d", (int)tid, fd);
+}
+
+/* Stats the tracee's fd into the buffer that the call points to, with the
+ * times rewritten. Returns the result, or INT64_MIN when the kernel must
+ * perform the call, also to return the right error for a bad fd.
+ * NOTE: another thread of the tracee can close and reuse the fd between
+ * the notification and this stat, and the stat then reports the new file.
+ */
+static int64_t perform_fd_stat(struct call *c, const struct file_call *f)
+{
+	char link[64];
+	struct stat st;
+	struct statx stx;
+	/* AT_SYMLINK_NOFOLLOW would stat the magic link itself. */
+	int at_flags = f->at_flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	dev_t dev;
+
+	if (f->dirfd < 0 && f->dirfd != AT_FDCWD)
+		return INT64_MIN;
+	fd_link_path(c->tid, f->dirfd, link, sizeof(link));
+	if (f->op == OP_STATX) {
+		if (syscall(SYS_statx, AT_FDCWD, link, at_flags, (unsigned int)f->size | STATX_INO, &stx) != 0)
+			return INT64_MIN;
+		dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	} else {
+		if (fstatat(AT_FDCWD, link, &st, at_flags) != 0)
+			return INT64_MIN;
+		dev = st.st_dev;
+	}
+	/* The tid may have ended and been reused since the notification. */
+	if (is_kernel_only_dev(dev) || !call_still_valid(c))
+		return INT64_MIN;
+	if (f->op == OP_STATX) {
+		det_fix_statx_times(&stx);
+		if (tracee_write(c->tid, f->buf, &stx, sizeof(stx)) != (ssize_t)sizeof(stx))
+			return -EFAULT;
+		return 0;
+	}
+	det_fix_stat_times(&st);
+	if (tracee_write(c->tid, f->buf, &st, sizeof(st)) != (ssize_t)sizeof(st))
+		return -EFAULT;
+	return 0;
+}
+
+/* Performs futimens, which is utimensat(fd, NULL, times, 0), on the
+ * tracee's fd, so that the new times can be recorded. Returns the result,
+ * or INT64_MIN when the kernel must perform the call. */
+static int64_t perform_fd_utimens(struct call *c, const struct file_call *f)
+{
+	char link[64];
+	struct timespec times[2];
+
+	/* With a NULL path the kernel rejects AT_SYMLINK_NOFOLLOW (EINVAL). */
+	if (f->dirfd < 0 || f->at_flags != 0)
+		return INT64_MIN;
+	if (f->buf &&
+	    tracee_read(c->tid, f->buf, times, sizeof(times)) != (ssize_t)sizeof(times))
+		return -EFAULT;
+	fd_link_path(c->tid, f->dirfd, link, sizeof(link));
+	if (!call_still_valid(c))
+		return INT64_MIN;
+	if (utimensat(AT_FDCWD, link, f->buf ? times : NULL, 0) != 0)
+		return errno == ENOENT ? INT64_MIN : -errno;
+	note_new_times(AT_FDCWD, link, 0, f->buf ? times : NULL);
+	return 0;
+}
+
+/* Handles, under --seed, the calls on a tracee fd whose results carry file
+ * times: fstat and its newfstatat and statx forms, and futimens. They are
+ * not recorded in the trace, as without --seed, where the filter allows
+ * the stats. Returns false when the call is none of them. */
+static bool handle_fd_call(struct call *c, const struct file_call *f,
+			   const char *path)
+{
+	int64_t result;
+
+	if (f->op == OP_FSTAT || ((f->op == OP_STAT || f->op == OP_STATX) &&
+				  path && path[0] == '\0'))
+		result = perform_fd_stat(c, f);
+	else if (f->op == OP_UTIMENS && f->path_addr == 0)
+		result = perform_fd_utimens(c, f);
+	else
+		return false;
+	if (result == INT64_MIN)
+		call_continue(c);
+	else
+		call_return(c, result);
+	return true;
+}
+
 /* Returns true when the call was a file call. */
 bool handle_file(struct call *c)
 {
@@ -559,6 +741,8 @@ bool handle_file(struct call *c)
 		return false;
 	if (handle_state_call(c, &f))
 		return true;
+	if (determinism.enabled && handle_fd_call(c, &f, NULL))
+		return true;
 
 	/* An unreadable path (NULL for futimens, or a bad pointer) is left
 	 * to the kernel, which returns the right error. */
@@ -570,7 +754,8 @@ bool handle_file(struct call *c)
 	}
 	/* fstat-like calls on a tracee fd: nothing to resolve or record. */
 	if (path[0] == '\0' && f.empty_path_ok && (f.at_flags & AT_EMPTY_PATH)) {
-		call_continue(c);
+		if (!determinism.enabled || !handle_fd_call(c, &f, path))
+			call_continue(c);
 		return true;
 	}
 	handle_paths(c, &f, path, path2);

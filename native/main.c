@@ -5,7 +5,8 @@
  *
  * Usage: uwrx-core --control-fd N --buffer-dir DIR [--verbose]
  *        [--seed HEX64 [--time frozen|advancing|real] [--start-time-ns N]
- *        [--time-step-ns N]] -- COMMAND...
+ *        [--time-step-ns N] [--layer-interval-ns N] [--parent-layers N]]
+ *        -- COMMAND...
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -55,7 +56,7 @@ static struct run run;
 
 static _Noreturn void usage(void)
 {
-	die("usage: uwrx-core --control-fd N --buffer-dir DIR [--verbose] [--seed HEX64] [--time frozen|advancing|real] [--start-time-ns NS] [--time-step-ns NS] -- COMMAND [ARGS...]");
+	die("usage: uwrx-core --control-fd N --buffer-dir DIR [--verbose] [--seed HEX64] [--time frozen|advancing|real] [--start-time-ns NS] [--time-step-ns NS] [--layer-interval-ns NS] [--parent-layers N] -- COMMAND [ARGS...]");
 }
 
 static struct options parse_options(int argc, char **argv)
