@@ -9,6 +9,9 @@
  * starts at S and only moves forward, sees a file from the future.
  * NOTE: the layered filesystem will give each layer its own times:
  * parent layer i at T0 + i * I, this run's layer above them all.
+ * TODO: symlink, link, truncate and the fd calls fchmod, fchown and
+ * ftruncate reach the kernel without a notification, and the kernel
+ * performs openat2, so the files they change keep clamped times.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
