@@ -1,6 +1,7 @@
 // Runs the example build under uwrx and shows what the trace recorded:
 // the second half of the README's first quick-start command.
 import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 
@@ -26,5 +27,10 @@ uwrx("run", "--trace-dir", traceDir, "--step", "make", "--", "make", "check");
 uwrx("inspect", "procs", traceDir);
 uwrx("inspect", "output", traceDir);
 console.log(
-  `\nOpen ${join(traceDir, "make")}/<attempt>/perfetto in https://ui.perfetto.dev to see the timeline.`,
+  `\nOpen ${join(traceDir, "make", String(lastAttempt()), "perfetto")} in https://ui.perfetto.dev to see the timeline.`,
 );
+
+function lastAttempt() {
+  const entries = readdirSync(join(traceDir, "make"));
+  return Math.max(...entries.filter((e) => /^[0-9]+$/.test(e)).map(Number));
+}

@@ -47,8 +47,14 @@ export function parseArgs(
     let value = "true";
     if (spec.takesValue) {
       value = inline ?? argv[++i] ?? "";
-      if (inline === undefined && i >= argv.length) {
+      if ((inline === undefined && i >= argv.length) || value === "--") {
         throw usageError(command, `option --${spec.name} requires a value`);
+      }
+      if (value === "") {
+        throw usageError(
+          command,
+          `option --${spec.name} requires a non-empty value`,
+        );
       }
     } else if (inline !== undefined) {
       throw usageError(command, `option --${spec.name} takes no value`);

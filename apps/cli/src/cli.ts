@@ -48,8 +48,20 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (name === "help") {
     const topic = rest[0] ? COMMANDS[rest[0]] : undefined;
+    if (rest[0] && !topic) {
+      throw new CliError(
+        `no help for unknown command '${rest[0]}'; run 'uwrx --help' for the list`,
+        2,
+      );
+    }
     process.stdout.write((topic?.help ?? MAIN_HELP) + "\n");
     return 0;
+  }
+  if (name.startsWith("-")) {
+    throw new CliError(
+      `unknown option ${name}; run 'uwrx --help' for usage`,
+      2,
+    );
   }
 
   const command = COMMANDS[name];
@@ -61,6 +73,13 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   return command.run(rest);
 }
+
+// A reader that stops early (`uwrx inspect output T | head`) closes the
+// pipe; that ends the output, as it ends `cat`, without a stack trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 main(process.argv.slice(2)).then(
   (status) => {

@@ -28,3 +28,18 @@ export function warn(message: string): void {
 export function error(message: string): void {
   process.stderr.write(`uwrx: ${message}\n`);
 }
+
+/**
+ * Applies --verbose and --quiet; giving both is a usage error, which the
+ * caller raises with the returned message.
+ */
+export function verbosityFromFlags(
+  verbose: boolean,
+  quiet: boolean,
+): string | undefined {
+  if (verbose && quiet)
+    return "options --verbose and --quiet exclude each other";
+  if (verbose) setVerbosity("verbose");
+  if (quiet) setVerbosity("quiet");
+  return undefined;
+}

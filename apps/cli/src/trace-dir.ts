@@ -1,5 +1,5 @@
 import { mkdir, readdir, stat } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 
 import { CliError } from "./errors.js";
 import { writeFileAtomic } from "./fs-atomic.js";
@@ -76,6 +76,8 @@ export async function createAttempt(
     const dir = join(stepDir, String(number));
     try {
       await mkdir(dir);
+      // A step's cmd is its latest command; each attempt keeps its own.
+      await writeFileAtomic(join(dir, "cmd"), encodeCommandLine(command));
       return { traceDir, step, number, dir };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
@@ -85,7 +87,12 @@ export async function createAttempt(
 
 async function mkdirOrExplain(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirectories(dir);
+    if (!(await stat(dir)).isDirectory()) {
+      throw Object.assign(new Error(`${dir} is not a directory`), {
+        code: "ENOTDIR",
+      });
+    }
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code ?? "error";
     if (code === "EEXIST" || code === "ENOTDIR") {
@@ -103,6 +110,28 @@ async function mkdirOrExplain(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Creates a directory and its missing parents. Node's recursive mkdir
+ * loops forever on ENOENT from a pseudo filesystem such as /proc (seen with
+ * Node 20.20), so each level is created here and ENOENT from an existing
+ * parent is an error.
+ */
+async function makeDirectories(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let current = resolve(dir); ; current = dirname(current)) {
+    if (await exists(current)) break;
+    missing.unshift(current);
+    if (current === dirname(current)) break;
+  }
+  for (const path of missing) {
+    try {
+      await mkdir(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+  }
+}
+
 /** Returns the highest attempt number in a step directory, or 0. */
 export async function lastAttempt(stepDir: string): Promise<number> {
   let entries: string[];
@@ -117,25 +146,67 @@ export async function lastAttempt(stepDir: string): Promise<number> {
 
 /**
  * Finds the perfetto file that a user means by `path`: the file itself,
- * an attempt directory, a step directory (its last attempt) or a trace
- * directory (the last attempt of its most recently changed step).
+ * an attempt directory, a step directory (its last attempt with a trace)
+ * or a trace directory (that attempt of its most recently changed step).
  */
 export async function resolveTracePath(path: string): Promise<string> {
   const info = await statOrExplain(path);
-  if (info.isFile()) return path;
+  if (info.isFile()) {
+    if (info.size === 0) {
+      throw new CliError(
+        `trace ${path} is empty: it is not a uwrx trace, or its run was killed before anything was recorded`,
+      );
+    }
+    return path;
+  }
+  if (!info.isDirectory()) {
+    throw new CliError(
+      `trace path ${path} is neither a file nor a directory; pass a trace directory, attempt directory or perfetto file`,
+    );
+  }
 
   const direct = join(path, "perfetto");
   if (await exists(direct)) return direct;
+  if (await exists(join(path, "perfetto.partial"))) {
+    throw new CliError(
+      `attempt ${path} is incomplete: uwrx was killed during the run; inspect ${join(path, "perfetto.partial")} to see what was recorded`,
+    );
+  }
 
-  const last = await lastAttempt(path);
-  if (last > 0) return resolveTracePath(join(path, String(last)));
-
+  const attempt = await lastTracedAttempt(path);
+  if (attempt) return attempt;
   const step = await newestStep(path);
   if (step) return resolveTracePath(step);
 
   throw new CliError(
     `no trace found in ${path}: expected a perfetto file, an attempt directory (<trace-dir>/<step>/<n>), a step directory or a trace directory`,
   );
+}
+
+/** The perfetto file of the highest-numbered attempt that has one. */
+async function lastTracedAttempt(stepDir: string): Promise<string | undefined> {
+  const numbers = (await listOrExplain(stepDir))
+    .filter((e) => /^[1-9][0-9]*$/.test(e))
+    .map(Number)
+    .sort((a, b) => b - a);
+  for (const number of numbers) {
+    const file = join(stepDir, String(number), "perfetto");
+    if (await exists(file)) return file;
+  }
+  return undefined;
+}
+
+async function listOrExplain(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new CliError(
+      `trace directory ${dir} cannot be read (${code}); check its permissions or pass another path`,
+      125,
+      { cause },
+    );
+  }
 }
 
 async function statOrExplain(path: string) {
@@ -154,14 +225,15 @@ async function statOrExplain(path: string) {
 }
 
 async function newestStep(traceDir: string): Promise<string | undefined> {
-  const entries = await readdir(traceDir, { withFileTypes: true });
   let best: { path: string; mtime: number } | undefined;
-  for (const entry of entries) {
-    if (!entry.isDirectory()) continue;
-    const path = join(traceDir, entry.name);
-    if ((await lastAttempt(path)) === 0) continue;
-    const { mtimeMs } = await stat(path);
-    if (!best || mtimeMs > best.mtime) best = { path, mtime: mtimeMs };
+  for (const name of await listOrExplain(traceDir)) {
+    const path = join(traceDir, name);
+    const info = await stat(path).catch(() => undefined);
+    if (!info?.isDirectory()) continue;
+    if ((await lastTracedAttempt(path).catch(() => undefined)) === undefined)
+      continue;
+    if (!best || info.mtimeMs > best.mtime)
+      best = { path, mtime: info.mtimeMs };
   }
   return best?.path;
 }

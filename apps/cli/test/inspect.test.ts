@@ -1,7 +1,8 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { inspectJson, makeTempDir, runUwrx } from "./support/uwrx.js";
+import { cliPath, inspectJson, makeTempDir, runUwrx } from "./support/uwrx.js";
 
 interface FileAccess {
   pid: number;
@@ -131,6 +132,67 @@ describe("uwrx inspect", () => {
     const result = runUwrx(["inspect", "everything", join(dir, "t")]);
 
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain("expected a view");
+    expect(result.stderr).toContain("unknown view 'everything'");
+  });
+
+  test("output into a closed pipe ends quietly", () => {
+    const result = spawnSync(
+      "sh",
+      [
+        "-c",
+        `node ${cliPath} inspect output ${join(dir, "t")} --all --stream stdout | head -c 1`,
+      ],
+      {
+        encoding: "utf8",
+      },
+    );
+
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toHaveLength(1);
+  });
+
+  test("procs --pid shows a subtree", () => {
+    const all = inspectJson<{ pid: number; argv: string[] }[]>(
+      "procs",
+      join(dir, "t"),
+    );
+    const cat = all.find((p) => p.argv[0] === "cat")!;
+    const result = runUwrx([
+      "inspect",
+      "procs",
+      join(dir, "t"),
+      "--pid",
+      String(cat.pid),
+      "--json",
+    ]);
+    const subtree = JSON.parse(result.stdout) as { pid: number }[];
+
+    expect(subtree.map((p) => p.pid)).toEqual([cat.pid]);
+  });
+
+  test("skips an attempt killed mid-run", () => {
+    const step = join(dir, "t", "s");
+    mkdirSync(join(step, "9"));
+    writeFileSync(join(step, "9", "perfetto.partial"), "partial");
+
+    const fromStep = runUwrx(["inspect", "procs", step]);
+    const fromAttempt = runUwrx(["inspect", "procs", join(step, "9")]);
+
+    expect(fromStep.status).toBe(0);
+    expect(fromAttempt.status).toBe(125);
+    expect(fromAttempt.stderr).toContain(
+      "is incomplete: uwrx was killed during the run",
+    );
+    rmSync(join(step, "9"), { recursive: true });
+  });
+
+  test("rejects an empty file", () => {
+    const empty = join(dir, "empty.perfetto");
+    writeFileSync(empty, "");
+
+    const result = runUwrx(["inspect", "procs", empty]);
+
+    expect(result.status).toBe(125);
+    expect(result.stderr).toContain("is empty");
   });
 });

@@ -177,4 +177,90 @@ describe("uwrx run", () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("invalid step name '../x'");
   });
+
+  test("rejects a trace directory under /proc", () => {
+    const result = runUwrx(
+      ["run", "--trace-dir", "/proc/uwrx-test", "--", "true"],
+      { timeoutMs: 20_000 },
+    );
+
+    expect(result.signal).toBeNull();
+    expect(result.status).toBe(125);
+    expect(result.stderr).toContain(
+      "cannot create trace directory /proc/uwrx-test",
+    );
+  });
+
+  test("rejects a missing value", () => {
+    const result = runUwrx(["run", "--trace-dir", "--", "echo", "hi"]);
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("option --trace-dir requires a value");
+  });
+
+  test("rejects --quiet with --verbose", () => {
+    const result = runUwrx([
+      "run",
+      "-q",
+      "-v",
+      "--trace-dir",
+      traceDir,
+      "--",
+      "true",
+    ]);
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("exclude each other");
+  });
+
+  test("rejects a missing absolute path early", () => {
+    const result = runUwrx([
+      "run",
+      "--trace-dir",
+      traceDir,
+      "--",
+      "/nonexistent/program",
+    ]);
+
+    expect(result.status).toBe(127);
+    expect(result.stderr).toContain("/nonexistent/program does not exist");
+    expect(readdirSync(traceDir)).toEqual([]);
+  });
+
+  test("rejects a directory as the command", () => {
+    const result = runUwrx(["run", "--trace-dir", traceDir, "--", "/tmp"]);
+
+    expect(result.status).toBe(126);
+    expect(result.stderr).toContain("cannot execute /tmp: it is a directory");
+  });
+
+  test("keeps each attempt's command", () => {
+    runUwrx([
+      "run",
+      "--trace-dir",
+      traceDir,
+      "--step",
+      "s",
+      "--",
+      "echo",
+      "one",
+    ]);
+    runUwrx([
+      "run",
+      "--trace-dir",
+      traceDir,
+      "--step",
+      "s",
+      "--",
+      "echo",
+      "two",
+    ]);
+
+    expect(readFileSync(join(traceDir, "s", "1", "cmd"), "utf8")).toBe(
+      "echo\none\n",
+    );
+    expect(readFileSync(join(traceDir, "s", "2", "cmd"), "utf8")).toBe(
+      "echo\ntwo\n",
+    );
+  });
 });

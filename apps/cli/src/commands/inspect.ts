@@ -1,5 +1,6 @@
 import { hasFlag, optionValue, parseArgs, type OptionSpec } from "../args.js";
 import { usageError } from "../errors.js";
+import * as log from "../log.js";
 import { collectOutput, type OutputChunk } from "../inspect/captured-output.js";
 import { collectFileAccess, type FileAccess } from "../inspect/file-access.js";
 import { loadTrace } from "../inspect/load-trace.js";
@@ -24,7 +25,7 @@ Views:
 
 Options:
   --json             print JSON instead of text
-  --pid PID          only this process (files, output)
+  --pid PID          only this process (files, output), or its subtree (procs)
   --stream NAME      output: only stdout or only stderr
   --all              output: also writes to fd 1 and 2 that did not reach
                      uwrx's own stdout and stderr (pipes between processes)
@@ -50,27 +51,43 @@ export async function inspectCommand(argv: readonly string[]): Promise<number> {
   }
 
   const [view, path, ...extra] = parsed.positionals;
-  if (!view || !(VIEWS as readonly string[]).includes(view)) {
+  if (!view) {
     throw usageError(
       "inspect",
-      `expected a view (${VIEWS.join(", ")}), got '${view ?? ""}'`,
+      `missing VIEW: expected one of ${VIEWS.join(", ")}`,
     );
   }
-  if (!path)
+  if (!(VIEWS as readonly string[]).includes(view)) {
+    throw usageError(
+      "inspect",
+      `unknown view '${view}': expected one of ${VIEWS.join(", ")}`,
+    );
+  }
+  if (!path) {
     throw usageError(
       "inspect",
       "missing TRACE: give a trace directory, attempt directory or perfetto file",
     );
-  if (extra.length > 0)
+  }
+  if (extra.length > 0) {
     throw usageError("inspect", `unexpected argument '${extra[0]}'`);
+  }
 
   const filters = readFilters(parsed);
   const trace = await loadTrace(path);
   const json = hasFlag(parsed, "json");
 
+  const records = buildProcessTable(trace);
+  if (
+    filters.pid !== undefined &&
+    !records.some((r) => r.pid === filters.pid)
+  ) {
+    log.warn(`process ${filters.pid} does not appear in trace ${trace.path}`);
+  }
+
   switch (view as View) {
     case "procs":
-      printProcs(buildProcessTable(trace), json);
+      printProcs(selectSubtree(records, filters.pid), json);
       break;
     case "files":
       printFiles(
@@ -112,6 +129,29 @@ function readFilters(parsed: ReturnType<typeof parseArgs>): Filters {
   return { pid, stream, all: hasFlag(parsed, "all") };
 }
 
+/** The process `pid` and its descendants, or every process without a pid. */
+function selectSubtree(
+  records: ProcessRecord[],
+  pid: number | undefined,
+): ProcessRecord[] {
+  if (pid === undefined) return records;
+  const byPid = new Map(records.map((r) => [r.pid, r]));
+  const selected = new Set<number>();
+  const visit = (current: number) => {
+    if (selected.has(current) || !byPid.has(current)) return;
+    selected.add(current);
+    byPid.get(current)!.children.forEach(visit);
+  };
+  visit(pid);
+  return records.filter((r) => selected.has(r.pid));
+}
+
+/** Quotes an argument the way a POSIX shell would need it, when it must. */
+function shellQuote(arg: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, "'\\''").replace(/\n/g, "'$'\\n''")}'`;
+}
+
 function printProcs(records: ProcessRecord[], json: boolean): void {
   if (json) {
     process.stdout.write(JSON.stringify(records, null, 2) + "\n");
@@ -122,7 +162,8 @@ function printProcs(records: ProcessRecord[], json: boolean): void {
   const lines = ["PID\tSTATUS\tTIME\tCOMMAND"];
   const visit = (record: ProcessRecord, depth: number) => {
     const seconds = ((record.endNs - record.startNs) / 1e9).toFixed(3);
-    const command = "  ".repeat(depth) + record.argv.join(" ");
+    const command =
+      "  ".repeat(Math.min(depth, 20)) + record.argv.map(shellQuote).join(" ");
     lines.push(
       `${record.pid}\t${describeExit(record)}\t${seconds}s\t${command}`,
     );

@@ -36,8 +36,11 @@ export async function replayCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(REPLAY_HELP + "\n");
     return 0;
   }
-  if (hasFlag(parsed, "verbose")) log.setVerbosity("verbose");
-  if (hasFlag(parsed, "quiet")) log.setVerbosity("quiet");
+  const conflict = log.verbosityFromFlags(
+    hasFlag(parsed, "verbose"),
+    hasFlag(parsed, "quiet"),
+  );
+  if (conflict) throw usageError("replay", conflict);
 
   const [path, ...extra] = parsed.positionals;
   if (!path)
@@ -51,9 +54,7 @@ export async function replayCommand(argv: readonly string[]): Promise<number> {
   const attemptDir = resolve(path);
   await checkAttempt(attemptDir);
   const stepDir = dirname(attemptDir);
-  const command = decodeCommandLine(
-    await readFile(join(stepDir, "cmd"), "utf8"),
-  );
+  const command = decodeCommandLine(await readCommandFile(attemptDir, stepDir));
   const options = await readStepOptions(stepDir);
 
   return recordRun({
@@ -89,5 +90,17 @@ async function readStepOptions(stepDir: string): Promise<{ cwd?: string }> {
       125,
       { cause },
     );
+  }
+}
+
+/** The attempt's own cmd file, or the step's for attempts without one. */
+async function readCommandFile(
+  attemptDir: string,
+  stepDir: string,
+): Promise<string> {
+  try {
+    return await readFile(join(attemptDir, "cmd"), "utf8");
+  } catch {
+    return readFile(join(stepDir, "cmd"), "utf8");
   }
 }

@@ -1,4 +1,5 @@
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { symlink } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
 
@@ -65,6 +66,9 @@ Options:
   -q, --quiet       print nothing of uwrx's own but errors
   -h, --help        show this help
 
+The run ends when COMMAND's first process exits; processes it leaves
+running are killed 2 s later, so a build cannot leave daemons behind.
+
 Exit status: the command's status; 125 when uwrx itself failed; 126 when
 the command cannot be executed; 127 when it does not exist.`;
 
@@ -89,8 +93,11 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(RUN_HELP + "\n");
     return 0;
   }
-  if (hasFlag(parsed, "verbose")) log.setVerbosity("verbose");
-  if (hasFlag(parsed, "quiet")) log.setVerbosity("quiet");
+  const conflict = log.verbosityFromFlags(
+    hasFlag(parsed, "verbose"),
+    hasFlag(parsed, "quiet"),
+  );
+  if (conflict) throw usageError("run", conflict);
 
   const command = parsed.positionals;
   if (command.length === 0) {
@@ -170,10 +177,13 @@ export async function recordRun(spec: RecordSpec): Promise<number> {
 
 /**
  * Fails early, before an attempt is created, when the program cannot be
- * found in PATH; the core reports the same case, but later.
+ * found or executed; the core reports the same cases, but later.
  */
 function checkCommandExists(program: string): void {
-  if (program.includes("/")) return;
+  if (program.includes("/")) {
+    checkProgramPath(program);
+    return;
+  }
   const dirs = (process.env.PATH ?? "").split(":").filter(Boolean);
   for (const dir of dirs) {
     try {
@@ -187,6 +197,26 @@ function checkCommandExists(program: string): void {
     `command not found: ${program} (searched PATH=${process.env.PATH ?? ""}); check the spelling or give its path`,
     127,
   );
+}
+
+function checkProgramPath(program: string): void {
+  let info;
+  try {
+    info = statSync(program);
+  } catch {
+    throw new CliError(`command not found: ${program} does not exist`, 127);
+  }
+  if (info.isDirectory()) {
+    throw new CliError(`cannot execute ${program}: it is a directory`, 126);
+  }
+  try {
+    accessSync(program, constants.X_OK);
+  } catch {
+    throw new CliError(
+      `cannot execute ${program}: permission denied; make it executable with chmod +x or run it through its interpreter`,
+      126,
+    );
+  }
 }
 
 async function superviseAttempt(
@@ -298,7 +328,7 @@ function report(
     throw new CliError(
       notFound
         ? `command not found: ${command[0]}; check the spelling or give its path`
-        : `cannot execute ${command[0]} (errno ${result.execErrno}); check that it is an executable file`,
+        : `cannot execute ${command[0]} (${errnoName(result.execErrno)}); check that it is an executable file`,
       notFound ? 127 : 126,
     );
   }
@@ -329,4 +359,10 @@ function forwardSignals(run: SupervisedRun): () => void {
 
 function plural(count: number, one: string, many: string): string {
   return `${count} ${count === 1 ? one : many}`;
+}
+
+/** Returns the symbolic name of an errno value, such as EACCES. */
+function errnoName(errno: number): string {
+  const entry = Object.entries(osConstants.errno).find(([, v]) => v === errno);
+  return entry ? entry[0] : `errno ${errno}`;
 }

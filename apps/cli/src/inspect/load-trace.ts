@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { isPerfettoError, readTrace } from "@uwrx/perfetto";
 
 import { CliError } from "../errors.js";
+import * as log from "../log.js";
 import { resolveTracePath } from "../trace-dir.js";
 
 /** A track event of a uwrx trace, in the shape the inspect views use. */
@@ -38,7 +39,7 @@ export async function loadTrace(path: string): Promise<UwrxTrace> {
   } catch (cause) {
     if (!isPerfettoError(cause)) throw cause;
     throw new CliError(
-      `cannot read trace ${file}: ${cause.message}; record it again with 'uwrx run'`,
+      `cannot read trace ${file}: ${cause.message}; it is damaged or not a Perfetto trace written by 'uwrx run'`,
       125,
       { cause },
     );
@@ -61,6 +62,11 @@ export async function loadTrace(path: string): Promise<UwrxTrace> {
   const processes = new Map<number, { ppid: number; cmdline: string[] }>();
   for (const [pid, info] of model.processes) {
     processes.set(pid, { ppid: info.ppid ?? 0, cmdline: info.cmdline });
+  }
+  if (events.length === 0) {
+    log.warn(
+      `trace ${file} holds no uwrx process events; it was not written by 'uwrx run' or its run recorded nothing`,
+    );
   }
   return { path: file, events, processes };
 }
