@@ -1,7 +1,7 @@
 import { readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 
-import { makeTempDir, runUwrx } from "./support/uwrx.js";
+import { inspectJson, makeTempDir, runUwrx } from "./support/uwrx.js";
 
 const SEED_A = "a".repeat(64);
 const SEED_B = "b".repeat(64);
@@ -123,5 +123,24 @@ describe("deterministic runs", () => {
 
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("is not an attempt directory");
+  });
+
+  test("inspect chance shows reads", () => {
+    probe("--seed", SEED_A);
+
+    const reads = inspectJson<
+      {
+        argv: string[];
+        urandomOpens: string[];
+        atRandom: string[];
+        timeReads: number;
+      }[]
+    >("chance", traceDir);
+    const head = reads.find((r) => r.argv[0] === "head");
+    const date = reads.find((r) => r.argv[0] === "date");
+    expect(head?.urandomOpens).toEqual(["/dev/urandom"]);
+    expect(head?.atRandom).toHaveLength(1);
+    expect(head?.atRandom[0]).toMatch(/^[0-9a-f]{32}$/);
+    expect(date?.timeReads).toBeGreaterThan(0);
   });
 });

@@ -2,6 +2,7 @@ import { hasFlag, optionValue, parseArgs, type OptionSpec } from "../args.js";
 import { usageError } from "../errors.js";
 import * as log from "../log.js";
 import { collectOutput, type OutputChunk } from "../inspect/captured-output.js";
+import { collectChance, type ChanceReads } from "../inspect/chance.js";
 import { collectFileAccess, type FileAccess } from "../inspect/file-access.js";
 import { loadTrace } from "../inspect/load-trace.js";
 import {
@@ -21,7 +22,9 @@ Views:
   files    per process, the files read, written, looked for and not found,
            probed, created, removed and renamed
   output   the captured stdout and stderr bytes, written back to stdout and
-           stderr in the order the command wrote them
+           stderr in the order uwrx saw the writes
+  chance   per process, where it read randomness or time: getrandom calls
+           and bytes, /dev/urandom opens, AT_RANDOM bytes, clock reads
 
 Options:
   --json             print JSON instead of text
@@ -39,7 +42,7 @@ const INSPECT_OPTIONS: readonly OptionSpec[] = [
   { name: "help", short: "h" },
 ];
 
-const VIEWS = ["procs", "files", "output"] as const;
+const VIEWS = ["procs", "files", "output", "chance"] as const;
 type View = (typeof VIEWS)[number];
 
 /** Runs `uwrx inspect` and returns the exit status. */
@@ -96,6 +99,9 @@ export async function inspectCommand(argv: readonly string[]): Promise<number> {
         filters.pid,
         json,
       );
+      break;
+    case "chance":
+      printChance(records, collectChance(trace), filters.pid, json);
       break;
     case "output":
       printOutput(collectOutput(trace), filters, json);
@@ -231,4 +237,27 @@ function printOutput(
       chunk.data,
     );
   }
+}
+
+function printChance(
+  records: ProcessRecord[],
+  reads: ChanceReads[],
+  pid: number | undefined,
+  json: boolean,
+): void {
+  const selected = reads.filter((r) => pid === undefined || r.pid === pid);
+  const argvOf = new Map(records.map((r) => [r.pid, r.argv]));
+  if (json) {
+    const rows = selected.map((r) => ({ ...r, argv: argvOf.get(r.pid) ?? [] }));
+    process.stdout.write(JSON.stringify(rows, null, 2) + "\n");
+    return;
+  }
+  const lines = ["PID\tGETRANDOM\tURANDOM\tAT_RANDOM\tCLOCK\tCOMMAND"];
+  for (const r of selected) {
+    const command = (argvOf.get(r.pid) ?? []).map(shellQuote).join(" ");
+    lines.push(
+      `${r.pid}\t${r.getrandomCalls} (${r.getrandomBytes} B)\t${r.urandomOpens.length}\t${r.atRandom.length}\t${r.timeReads}\t${command}`,
+    );
+  }
+  process.stdout.write(lines.join("\n") + "\n");
 }
