@@ -5,6 +5,7 @@
  * time. File timestamps follow the rule in file-times.c.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
@@ -135,22 +136,6 @@ void determinism_start(void)
 
 /* ---- seeds of processes and threads ---- */
 
-static void push_number(uint64_t **queue, size_t *count, uint64_t number)
-{
-	*queue = xrealloc(*queue, (*count + 1) * sizeof(**queue));
-	(*queue)[(*count)++] = number;
-}
-
-static bool pop_number(uint64_t **queue, size_t *count, uint64_t *number)
-{
-	if (*count == 0)
-		return false;
-	*number = (*queue)[0];
-	memmove(*queue, *queue + 1, (*count - 1) * sizeof(**queue));
-	(*count)--;
-	return true;
-}
-
 static bool take_assigned(struct det_process *d, pid_t pid, uint64_t *index)
 {
 	for (size_t i = 0; i < d->assigned_count; i++) {
@@ -179,13 +164,15 @@ static int compare_pids(const void *a, const void *b)
 }
 
 /*
- * Matches the creator's pending child numbers to its children that the
- * core has not seen yet, in pid order. The order in which children make
- * their first notified call is a race (`a | b` in a shell starts both at
- * once), but the kernel hands out pids in creation order.
+ * Numbers the creator's children that the core has not seen yet, in pid
+ * order. The order in which children make their first notified call is a
+ * race (`a | b` in a shell starts both at once), but the kernel hands out
+ * pids in creation order. fork and clone are not notified (see filter.c),
+ * so this scan is the only count of children.
  * NOTE: after the pid counter wraps, pid order no longer follows creation
- * order, and a child that ends unseen before this scan leaves its number
- * to the next child.
+ * order. A child that never makes a notified call (killed by a signal
+ * before its first one) and was reaped before this scan takes no number,
+ * so its younger siblings shift down by one.
  */
 static void assign_unseen_children(struct process *parent)
 {
@@ -193,12 +180,19 @@ static void assign_unseen_children(struct process *parent)
 	pid_t found[1024];
 	size_t count = 0;
 	char path[64];
+	struct dirent *task;
+	DIR *tasks;
 
-	for (size_t t = 0; t < parent->thread_count; t++) {
+	/* Every thread, seen or not, since any of them may have forked. */
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)parent->tgid);
+	tasks = opendir(path);
+	while (tasks && (task = readdir(tasks)) != NULL) {
 		FILE *f;
 		int pid;
 
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)parent->tgid, (int)parent->threads[t].tid);
+		if (task->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/children", (int)parent->tgid, task->d_name);
 		f = fopen(path, "re");
 		while (f && count < 1024 && fscanf(f, "%d", &pid) == 1)
 			if (!proc_find(pid) && !is_assigned(d, pid))
@@ -206,39 +200,49 @@ static void assign_unseen_children(struct process *parent)
 		if (f)
 			fclose(f);
 	}
+	if (tasks)
+		closedir(tasks);
 	qsort(found, count, sizeof(found[0]), compare_pids);
 	for (size_t i = 0; i < count; i++) {
-		uint64_t index;
-
-		if (!pop_number(&d->pending_children, &d->pending_child_count, &index))
-			break;
 		d->assigned = xrealloc(d->assigned, (d->assigned_count + 1) * sizeof(*d->assigned));
-		d->assigned[d->assigned_count++] = (struct det_child){ found[i], index };
+		d->assigned[d->assigned_count++] = (struct det_child){ found[i], ++d->child_count };
 	}
 }
 
-/* Gives a new process its seed: the child number of its creator, counted
- * at the creator's fork, vfork, clone or clone3. */
+/* Returns the creator of a new process, adding it to the table when it
+ * has made no notified call yet: with fork unnotified, a parent can be
+ * first seen through its child. The core itself (the parent of the
+ * command and of orphans) is never added. */
+static struct process *find_creator(pid_t ppid)
+{
+	struct process *parent = proc_find(ppid);
+	struct thread *leader;
+
+	if (parent || ppid <= 1 || ppid == getpid())
+		return parent;
+	return proc_lookup_or_add(ppid, &leader);
+}
+
+/* Gives a new process its seed: its number among its creator's children
+ * in creation order. */
 static void assign_process_seed(struct process *p)
 {
 	struct det_process *d = p->det;
-	struct process *parent = proc_find(p->ppid);
+	struct process *parent;
 	uint64_t index;
 
 	if (p->tgid == determinism.root_pid) {
 		memcpy(d->seed, determinism.root_seed, PRNG_SEED_BYTES);
 		return;
 	}
+	parent = find_creator(p->ppid);
 	if (parent && parent->det) {
 		struct det_process *pd = parent->det;
 
-		/* NOTE: a child first seen without a counted clone (created
-		 * with CLONE_PARENT, or by a clone call that the filter did
-		 * not see) takes the next number at first sight instead. */
 		if (!take_assigned(pd, p->tgid, &index)) {
 			assign_unseen_children(parent);
-			if (!take_assigned(pd, p->tgid, &index) &&
-			    !pop_number(&pd->pending_children, &pd->pending_child_count, &index))
+			/* Not listed: it was reaped meanwhile. */
+			if (!take_assigned(pd, p->tgid, &index))
 				index = ++pd->child_count;
 		}
 		prng_derive_child(pd->seed, index, d->seed);
@@ -277,8 +281,10 @@ void det_thread_added(struct process *p, struct thread *t)
 		prng_stream_init(&t->det->stream, d->image_seed);
 		return;
 	}
-	if (!pop_number(&d->pending_threads, &d->pending_thread_count, &index))
-		index = ++d->thread_count;
+	/* NOTE: clone is not notified, so threads are numbered in the order
+	 * of their first notified call. Threads of one image that race to
+	 * their first getrandom can swap streams between runs. */
+	index = ++d->thread_count;
 	prng_derive_thread(d->image_seed, index, seed);
 	prng_stream_init(&t->det->stream, seed);
 }
@@ -293,26 +299,9 @@ void det_process_freed(struct process *p)
 {
 	if (!p->det)
 		return;
-	free(p->det->pending_children);
 	free(p->det->assigned);
-	free(p->det->pending_threads);
 	free(p->det);
 	p->det = NULL;
-}
-
-void det_clone_seen(struct process *p, uint64_t clone_flags)
-{
-	struct det_process *d = p->det;
-
-	if (!d)
-		return;
-	/* NOTE: a clone that fails still uses up its number, so a later
-	 * child gets the next one; the shift is the same in every run
-	 * only when the failure is. */
-	if (clone_flags & CLONE_THREAD)
-		push_number(&d->pending_threads, &d->pending_thread_count, ++d->thread_count);
-	else
-		push_number(&d->pending_children, &d->pending_child_count, ++d->child_count);
 }
 
 /* Starts a new image: G = deriveExec(S, k) for the k-th exec, read from
@@ -327,7 +316,6 @@ void det_exec_committed(struct process *p, struct thread *caller)
 	d->exec_count++;
 	prng_derive_exec(d->seed, d->exec_count, d->image_seed);
 	d->thread_count = 0;
-	d->pending_thread_count = 0;
 	if (caller && caller->det)
 		prng_stream_init(&caller->det->stream, d->image_seed);
 }

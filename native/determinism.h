@@ -45,12 +45,8 @@ struct det_process {
 	uint64_t child_count;  /* children created so far, over the whole life */
 	uint64_t exec_count;   /* successful execs so far */
 	uint64_t thread_count; /* threads created by the current image */
-	uint64_t *pending_children; /* child numbers not yet matched, FIFO */
-	size_t pending_child_count;
 	struct det_child *assigned; /* numbers given to children not yet seen */
 	size_t assigned_count;
-	uint64_t *pending_threads; /* thread numbers not yet matched, FIFO */
-	size_t pending_thread_count;
 	uint64_t time_reads;
 	bool warned_stream_end;
 };
@@ -69,7 +65,6 @@ void det_process_created(struct process *p);
 void det_thread_added(struct process *p, struct thread *t);
 void det_thread_removed(struct thread *t);
 void det_process_freed(struct process *p);
-void det_clone_seen(struct process *p, uint64_t clone_flags);
 void det_exec_committed(struct process *p, struct thread *leader);
 
 bool det_handle_call(struct call *c);

@@ -80,14 +80,16 @@ static const int notified_calls[] = {
 #endif
 	__NR_fchownat, __NR_utimensat, __NR_chdir, __NR_fchdir, __NR_umask,
 	__NR_execve, __NR_execveat, __NR_exit, __NR_exit_group,
-#ifdef __NR_fork
-	__NR_fork,
-#endif
-#ifdef __NR_vfork
-	__NR_vfork,
-#endif
-	__NR_clone, __NR_clone3,
 };
+/*
+ * fork, vfork, clone and clone3 are not notified. A signal that arrives
+ * before the core has received a notification ends the wait with
+ * -ERESTARTSYS, which becomes EINTR under a handler without SA_RESTART
+ * (dash's SIGCHLD handler), while the kernel's own fork restarts itself
+ * with -ERESTARTNOINTR. Under load, children exiting during a burst of
+ * forks made the shell fail with "Cannot fork". The core learns about a
+ * new process or thread from its first notified call instead.
+ */
 
 #define MAX_FILTER_LEN 256
 

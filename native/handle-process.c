@@ -1,10 +1,9 @@
-/* Process calls (fork, clone, exec, exit) and output to fd 1 and 2. */
+/* Process calls (exec, exit) and output to fd 1 and 2. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/seccomp.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,25 +26,6 @@ void terminal_init(void)
 {
 	for (int fd = 1; fd <= 2; fd++)
 		own_output_valid[fd] = fstat(fd, &own_output[fd]) == 0;
-}
-
-static void record_clone(struct call *c, enum event_name name, uint64_t flags)
-{
-	struct event ev;
-
-	trace_ensure_slice(c->proc, c->thread);
-	trace_event_begin(&ev, c->proc, c->thread, name, CAT_PROCESS);
-	ann_uint(&ev, AN_FLAGS, flags);
-	trace_event_end(&ev);
-	det_clone_seen(c->proc, flags);
-}
-
-static uint64_t clone3_flags(struct call *c)
-{
-	uint64_t flags = 0;
-
-	tracee_read(c->tid, c->req->data.args[0], &flags, sizeof(flags));
-	return flags;
 }
 
 static void handle_exit(struct call *c, bool whole_group)
@@ -335,22 +315,6 @@ bool handle_process(struct call *c)
 		return true;
 	case __NR_execveat:
 		handle_exec(c, true);
-		return true;
-#ifdef __NR_fork
-	case __NR_fork:
-		record_clone(c, EV_FORK, SIGCHLD);
-		return true;
-#endif
-#ifdef __NR_vfork
-	case __NR_vfork:
-		record_clone(c, EV_VFORK, CLONE_VM | CLONE_VFORK | SIGCHLD);
-		return true;
-#endif
-	case __NR_clone:
-		record_clone(c, EV_CLONE, c->req->data.args[0]);
-		return true;
-	case __NR_clone3:
-		record_clone(c, EV_CLONE3, clone3_flags(c));
 		return true;
 	case __NR_write:
 		handle_output(c, false);
