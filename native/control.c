@@ -47,15 +47,23 @@ int control_fd(void)
 	return host_gone ? -1 : channel_fd;
 }
 
+/* Returns true once the channel reported end of file or an error. */
+bool control_host_lost(void)
+{
+	return host_gone;
+}
+
 bool control_wants_write(void)
 {
 	return control_fd() >= 0 && output_sent < output.len;
 }
 
+/* The event loop ends the run once it sees host_gone: nobody would
+ * collect the trace of a tree that ran on unsupervised. */
 static void control_mark_gone(int err)
 {
 	if (!host_gone)
-		log_debug("control channel closed (%s); supervising on", strerror(err));
+		log_error("control channel closed (%s); the host is gone, killing the command", strerror(err));
 	host_gone = true;
 	pb_free(&output);
 	output_sent = 0;

@@ -59,6 +59,7 @@ struct core_finish {
 
 void control_init(int fd);
 int control_fd(void);
+bool control_host_lost(void);
 bool control_wants_write(void);
 void control_on_writable(void);
 void control_on_readable(void);

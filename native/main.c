@@ -366,6 +366,16 @@ static void dispatch(const struct ready *r)
 		on_timer();
 }
 
+/* Ends the run after the host died: SIGKILL to the whole tree, reap it,
+ * write every buffer out and exit with the core's failure status. */
+static _Noreturn void abandon_run(void)
+{
+	kill_remaining();
+	while (proc_live_count() > 0)
+		proc_finish_from_pidfd(proc_live()[0]);
+	exit(CORE_EXIT_FAILURE);
+}
+
 static void event_loop(void)
 {
 	struct epoll_event events[64];
@@ -384,6 +394,8 @@ static void event_loop(void)
 		}
 		sort_events(events, n, &ready);
 		dispatch(&ready);
+		if (control_host_lost())
+			abandon_run();
 		if (run.root_done && !run.tree_empty)
 			reap_children();
 	}
