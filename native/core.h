@@ -45,6 +45,12 @@ void pb_string(struct pb *pb, uint32_t field, const char *s);
 size_t pb_begin(struct pb *pb, uint32_t field);
 void pb_end(struct pb *pb, size_t mark);
 
+/* ---- utf8.c ---- */
+
+bool utf8_valid(const uint8_t *s, size_t len);
+char *utf8_sanitize(const char *s);
+char *base64_encode(const uint8_t *data, size_t len);
+
 /* ---- control.c: the framed protobuf channel to the host ---- */
 
 struct core_finish {
@@ -171,6 +177,11 @@ enum annotation_name {
 	AN_TERMINAL,
 	AN_BYTES,
 	AN_TIME_READS,
+	AN_PATH_BASE64,
+	AN_ABSPATH_BASE64,
+	AN_PATH2_BASE64,
+	AN_ABSPATH2_BASE64,
+	AN_ARGV_BASE64,
 	AN_COUNT
 };
 
@@ -266,7 +277,7 @@ struct launch {
 	int exec_error_fd; /* readable: errno of a failed execvp, EOF: exec ok */
 };
 
-void launch_command(char **argv, struct launch *out);
+void launch_command(char **argv, char **envp, struct launch *out);
 
 /* ---- main.c ---- */
 

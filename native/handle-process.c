@@ -175,69 +175,6 @@ static int terminal_stream(pid_t tid, int fd)
 	return same[1] ? 1 : same[2] ? 2 : 0;
 }
 
-static bool valid_utf8(const uint8_t *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		uint8_t b = s[i];
-		size_t extra;
-		uint32_t cp;
-
-		if (b < 0x80) {
-			i++;
-			continue;
-		}
-		if ((b & 0xe0) == 0xc0) {
-			extra = 1;
-			cp = b & 0x1f;
-		} else if ((b & 0xf0) == 0xe0) {
-			extra = 2;
-			cp = b & 0x0f;
-		} else if ((b & 0xf8) == 0xf0) {
-			extra = 3;
-			cp = b & 0x07;
-		} else {
-			return false;
-		}
-		for (size_t k = 1; k <= extra; k++) {
-			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		/* Reject overlong forms, surrogates and values past U+10FFFF. */
-		if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
-		    (extra == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += extra + 1;
-	}
-	return true;
-}
-
-static char *base64_encode(const uint8_t *data, size_t len)
-{
-	static const char table[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)data[i] << 16;
-
-		if (i + 1 < len)
-			v |= (uint32_t)data[i + 1] << 8;
-		if (i + 2 < len)
-			v |= data[i + 2];
-		out[o++] = table[(v >> 18) & 63];
-		out[o++] = table[(v >> 12) & 63];
-		out[o++] = i + 1 < len ? table[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < len ? table[v & 63] : '=';
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* Reads what a write or writev passes, up to OUTPUT_MAX_BYTES. */
 static size_t read_output(struct call *c, bool vector, uint8_t *buf)
 {
@@ -285,7 +222,7 @@ static void handle_output(struct call *c, bool vector)
 			  (stream ? stream : fd) == 1 ? EV_STDOUT : EV_STDERR,
 			  CAT_OUTPUT);
 	ann_int(&ev, AN_FD, fd);
-	if (valid_utf8(buf, len)) {
+	if (utf8_valid(buf, len)) {
 		buf[len] = '\0';
 		ann_string(&ev, AN_DATA, (const char *)buf);
 	} else {

@@ -72,7 +72,8 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static _Noreturn void run_child(char **argv, int sock, int error_pipe)
+static _Noreturn void run_child(char **argv, char **envp, int sock,
+				int error_pipe)
 {
 	int listener, err;
 	char ack;
@@ -94,6 +95,10 @@ static _Noreturn void run_child(char **argv, int sock, int error_pipe)
 		_exit(CORE_EXIT_FAILURE);
 	close(sock);
 
+	/* execvp searches the PATH of environ, so the lookup uses the
+	 * command's own environment too. */
+	if (envp)
+		environ = envp;
 	execvp(argv[0], argv);
 	err = errno;
 	if (write(error_pipe, &err, sizeof(err)) < 0)
@@ -109,7 +114,7 @@ fail:
 	_exit(CORE_EXIT_FAILURE);
 }
 
-void launch_command(char **argv, struct launch *out)
+void launch_command(char **argv, char **envp, struct launch *out)
 {
 	int sockets[2], error_pipe[2];
 	char ack = 1;
@@ -125,7 +130,7 @@ void launch_command(char **argv, struct launch *out)
 	if (pid == 0) {
 		close(sockets[0]);
 		close(error_pipe[0]);
-		run_child(argv, sockets[1], error_pipe[1]);
+		run_child(argv, envp, sockets[1], error_pipe[1]);
 	}
 
 	close(sockets[1]);

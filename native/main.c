@@ -4,6 +4,7 @@
  * buffer file per process.
  *
  * Usage: uwrx-core --control-fd N --buffer-dir DIR [--verbose]
+ *        [--argv-file F] [--env-file F]
  *        [--seed HEX64 [--time frozen|advancing|real] [--start-time-ns N]
  *        [--time-step-ns N] [--layer-interval-ns N] [--parent-layers N]]
  *        -- COMMAND...
@@ -37,6 +38,7 @@ struct options {
 	int control_fd;
 	const char *buffer_dir;
 	char **command;
+	char **environment; /* NULL: the core's own */
 };
 
 struct run {
@@ -56,7 +58,34 @@ static struct run run;
 
 static _Noreturn void usage(void)
 {
-	die("usage: uwrx-core --control-fd N --buffer-dir DIR [--verbose] [--seed HEX64] [--time frozen|advancing|real] [--start-time-ns NS] [--time-step-ns NS] [--layer-interval-ns NS] [--parent-layers N] -- COMMAND [ARGS...]");
+	die("usage: uwrx-core --control-fd N --buffer-dir DIR [--verbose] [--argv-file FILE] [--env-file FILE] [--seed HEX64] [--time frozen|advancing|real] [--start-time-ns NS] [--time-step-ns NS] [--layer-interval-ns NS] [--parent-layers N] -- COMMAND [ARGS...]");
+}
+
+/*
+ * Reads a file of NUL-terminated strings into a NULL-terminated array.
+ * The host passes argv and the environment this way because Node turns
+ * bytes that are not UTF-8 into U+FFFD in a spawn's arguments.
+ */
+static char **read_string_list(const char *path, const char *option)
+{
+	FILE *f = fopen(path, "re");
+	char **list = NULL;
+	size_t count = 0;
+	char *item = NULL;
+	size_t size = 0;
+
+	if (!f)
+		die("%s %s cannot be opened: %s", option, path, strerror(errno));
+	while (getdelim(&item, &size, '\0', f) > 0) {
+		list = xrealloc(list, (count + 2) * sizeof(*list));
+		list[count++] = xstrdup(item);
+	}
+	free(item);
+	fclose(f);
+	if (!list)
+		list = xmalloc(sizeof(*list));
+	list[count] = NULL;
+	return list;
 }
 
 static struct options parse_options(int argc, char **argv)
@@ -78,15 +107,20 @@ static struct options parse_options(int argc, char **argv)
 				die("invalid --control-fd '%s': expected a non-negative fd number", argv[i]);
 		} else if (strcmp(argv[i], "--buffer-dir") == 0 && i + 1 < argc) {
 			o.buffer_dir = argv[++i];
+		} else if (strcmp(argv[i], "--argv-file") == 0 && i + 1 < argc) {
+			o.command = read_string_list(argv[++i], "--argv-file");
+		} else if (strcmp(argv[i], "--env-file") == 0 && i + 1 < argc) {
+			o.environment = read_string_list(argv[++i], "--env-file");
 		} else if (determinism_parse_option(argc, argv, &i)) {
 			continue;
 		} else {
 			usage();
 		}
 	}
-	if (!o.buffer_dir || i >= argc)
+	if (!o.command && i < argc)
+		o.command = argv + i;
+	if (!o.buffer_dir || !o.command || !o.command[0])
 		usage();
-	o.command = argv + i;
 	return o;
 }
 
@@ -451,7 +485,7 @@ int main(int argc, char **argv)
 	trace_write_core_sequence();
 
 	determinism_start();
-	launch_command(o.command, &run.child);
+	launch_command(o.command, o.environment, &run.child);
 	determinism.root_pid = run.child.pid;
 	notify_init(run.child.listener);
 	control_send_started(run.child.pid, boot, real);

@@ -79,9 +79,20 @@ void pb_bytes(struct pb *pb, uint32_t field, const void *bytes, size_t len)
 	pb_raw(pb, bytes, len);
 }
 
+/* Writes a `string` field. Decoders reject a message whose string field
+ * is not valid UTF-8, so each invalid byte becomes U+FFFD. */
 void pb_string(struct pb *pb, uint32_t field, const char *s)
 {
-	pb_bytes(pb, field, s, strlen(s));
+	size_t len = strlen(s);
+	char *clean;
+
+	if (utf8_valid((const uint8_t *)s, len)) {
+		pb_bytes(pb, field, s, len);
+		return;
+	}
+	clean = utf8_sanitize(s);
+	pb_bytes(pb, field, clean, strlen(clean));
+	free(clean);
 }
 
 size_t pb_begin(struct pb *pb, uint32_t field)

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,6 +85,11 @@ static const char *const annotation_names[AN_COUNT] = {
 	[AN_FD] = "fd",			[AN_DATA] = "data",
 	[AN_DATA_BASE64] = "data_base64", [AN_TERMINAL] = "terminal",
 	[AN_BYTES] = "bytes",		[AN_TIME_READS] = "time_reads",
+	[AN_PATH_BASE64] = "path_base64",
+	[AN_ABSPATH_BASE64] = "abspath_base64",
+	[AN_PATH2_BASE64] = "path2_base64",
+	[AN_ABSPATH2_BASE64] = "abspath2_base64",
+	[AN_ARGV_BASE64] = "argv_base64",
 };
 
 static const char *const category_names[] = {
@@ -338,12 +344,52 @@ static size_t annotation_begin(struct event *ev, enum annotation_name name)
 	return mark;
 }
 
+/* Returns the annotation that carries the exact bytes of a path-like
+ * annotation, or 0 for names whose bytes are not kept. */
+static enum annotation_name exact_bytes_name(enum annotation_name name)
+{
+	switch (name) {
+	case AN_PATH:
+		return AN_PATH_BASE64;
+	case AN_ABSPATH:
+		return AN_ABSPATH_BASE64;
+	case AN_PATH2:
+		return AN_PATH2_BASE64;
+	case AN_ABSPATH2:
+		return AN_ABSPATH2_BASE64;
+	default:
+		return 0;
+	}
+}
+
+static bool is_utf8(const char *s)
+{
+	return utf8_valid((const uint8_t *)s, strlen(s));
+}
+
+static void ann_base64(struct event *ev, enum annotation_name name,
+		       const char *s)
+{
+	char *encoded = base64_encode((const uint8_t *)s, strlen(s));
+	size_t mark = annotation_begin(ev, name);
+
+	pb_string(&ev->packet, DA_STRING, encoded);
+	pb_end(&ev->packet, mark);
+	free(encoded);
+}
+
+/* Adds a string annotation, with invalid UTF-8 replaced by U+FFFD. A
+ * path that needed a replacement also gets its exact bytes as
+ * <name>_base64. */
 void ann_string(struct event *ev, enum annotation_name name, const char *s)
 {
 	size_t mark = annotation_begin(ev, name);
+	enum annotation_name exact = exact_bytes_name(name);
 
 	pb_string(&ev->packet, DA_STRING, s);
 	pb_end(&ev->packet, mark);
+	if (exact && !is_utf8(s))
+		ann_base64(ev, exact, s);
 }
 
 void ann_int(struct event *ev, enum annotation_name name, int64_t value)
@@ -370,6 +416,31 @@ void ann_bool(struct event *ev, enum annotation_name name, bool value)
 	pb_end(&ev->packet, mark);
 }
 
+static bool argv_is_utf8(char *const *argv)
+{
+	for (size_t i = 0; argv && argv[i]; i++)
+		if (!is_utf8(argv[i]))
+			return false;
+	return true;
+}
+
+/* Adds argv_base64: every item's exact bytes, so that items keep their
+ * positions. */
+static void ann_argv_base64(struct event *ev, char *const *argv)
+{
+	size_t mark = annotation_begin(ev, AN_ARGV_BASE64);
+
+	for (size_t i = 0; argv[i]; i++) {
+		size_t item = pb_begin(&ev->packet, DA_ARRAY);
+		char *encoded = base64_encode((const uint8_t *)argv[i], strlen(argv[i]));
+
+		pb_string(&ev->packet, DA_STRING, encoded);
+		pb_end(&ev->packet, item);
+		free(encoded);
+	}
+	pb_end(&ev->packet, mark);
+}
+
 void ann_argv(struct event *ev, enum annotation_name name, char *const *argv)
 {
 	size_t mark = annotation_begin(ev, name);
@@ -381,6 +452,8 @@ void ann_argv(struct event *ev, enum annotation_name name, char *const *argv)
 		pb_end(&ev->packet, item);
 	}
 	pb_end(&ev->packet, mark);
+	if (name == AN_ARGV && !argv_is_utf8(argv))
+		ann_argv_base64(ev, argv);
 }
 
 static const char *program_basename(const struct process *p)
