@@ -182,6 +182,7 @@ enum annotation_name {
 	AN_PATH2_BASE64,
 	AN_ABSPATH2_BASE64,
 	AN_ARGV_BASE64,
+	AN_SENT_BY,
 	AN_COUNT
 };
 

@@ -122,6 +122,23 @@ static void emit_fd_stat_allow(struct sock_filter *prog, size_t *len, int nr,
 	emit(prog, len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
 }
 
+/* Notifies a call nr whose output fd (the low 32 bits of args[fd_arg])
+ * is 1 or 2, and allows it with any other fd. Leaves the syscall number
+ * in the accumulator for the checks that follow when nr does not match. */
+static void emit_output_fd_check(struct sock_filter *prog, size_t *len,
+				 int nr, int fd_arg)
+{
+	uint32_t fd_offset = offsetof(struct seccomp_data, args[0]) +
+			     (uint32_t)fd_arg * sizeof(__u64);
+
+	emit(prog, len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, 5));
+	emit(prog, len, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, fd_offset));
+	emit(prog, len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 2, 0));
+	emit(prog, len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 2, 1, 0));
+	emit(prog, len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	emit(prog, len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
+}
+
 static size_t build_filter(struct sock_filter *prog)
 {
 	size_t len = 0;
@@ -159,6 +176,10 @@ static size_t build_filter(struct sock_filter *prog)
 		emit(prog, &len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)det_calls[i], 0, 1));
 		emit(prog, &len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
 	}
+
+	emit_output_fd_check(prog, &len, __NR_sendfile, 0);
+	emit_output_fd_check(prog, &len, __NR_copy_file_range, 2);
+	emit_output_fd_check(prog, &len, __NR_splice, 2);
 
 	/* write and writev notify only for fd 1 and 2: the low 32 bits of
 	 * args[0], which sit first on a little-endian machine. */

@@ -237,6 +237,34 @@ static void handle_output(struct call *c, bool vector)
 	call_continue(c);
 }
 
+/*
+ * Records output that sendfile, copy_file_range or splice sends to fd 1
+ * or 2 (the filter notifies no other fd). The kernel copies these bytes
+ * between files without passing them through the caller's memory, so the
+ * event has no data, only the syscall and the count requested.
+ * NOTE: the call proceeds after the event, so `bytes` is the count
+ * requested; the call may send fewer or fail.
+ */
+static void handle_sent_output(struct call *c, const char *syscall_name,
+			       int fd_arg, int count_arg)
+{
+	const __u64 *args = c->req->data.args;
+	int fd = (int)(uint32_t)args[fd_arg];
+	int stream = terminal_stream(c->tid, fd);
+	struct event ev;
+
+	trace_ensure_slice(c->proc, c->thread);
+	trace_event_begin(&ev, c->proc, c->thread,
+			  (stream ? stream : fd) == 1 ? EV_STDOUT : EV_STDERR,
+			  CAT_OUTPUT);
+	ann_int(&ev, AN_FD, fd);
+	ann_string(&ev, AN_SENT_BY, syscall_name);
+	ann_uint(&ev, AN_BYTES, args[count_arg]);
+	ann_bool(&ev, AN_TERMINAL, stream != 0);
+	trace_event_end(&ev);
+	call_continue(c);
+}
+
 /* Returns true when the call was a process or output call. */
 bool handle_process(struct call *c)
 {
@@ -258,6 +286,15 @@ bool handle_process(struct call *c)
 		return true;
 	case __NR_writev:
 		handle_output(c, true);
+		return true;
+	case __NR_sendfile:
+		handle_sent_output(c, "sendfile", 0, 3);
+		return true;
+	case __NR_copy_file_range:
+		handle_sent_output(c, "copy_file_range", 2, 4);
+		return true;
+	case __NR_splice:
+		handle_sent_output(c, "splice", 2, 4);
 		return true;
 	default:
 		return false;
