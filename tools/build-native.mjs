@@ -12,8 +12,16 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const nativeDir = join(root, "native");
 
 const compilers = Object.freeze({
-  x64: { native: "gcc", cross: "x86_64-linux-gnu-gcc", apt: "gcc-x86-64-linux-gnu" },
-  arm64: { native: "gcc", cross: "aarch64-linux-gnu-gcc", apt: "gcc-aarch64-linux-gnu" },
+  x64: {
+    native: "gcc",
+    cross: "x86_64-linux-gnu-gcc",
+    apt: "gcc-x86-64-linux-gnu",
+  },
+  arm64: {
+    native: "gcc",
+    cross: "aarch64-linux-gnu-gcc",
+    apt: "gcc-aarch64-linux-gnu",
+  },
 });
 
 function parseArch(argv) {
@@ -50,7 +58,12 @@ function isUpToDate(output, sources) {
 
 function build() {
   const arch = parseArch(process.argv.slice(2));
-  const output = join(root, "packages/seccomp-native/npm", `linux-${arch}`, "bin/uwrx-core");
+  const output = join(
+    root,
+    "packages/seccomp-native/npm",
+    `linux-${arch}`,
+    "bin/uwrx-core",
+  );
   const names = readdirSync(nativeDir).filter((n) => /\.[ch]$/.test(n));
   const sources = names.map((n) => join(nativeDir, n));
   const units = sources.filter((file) => file.endsWith(".c"));
@@ -63,7 +76,17 @@ function build() {
   mkdirSync(dirname(output), { recursive: true });
   execFileSync(
     compiler,
-    ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-static", "-o", output, ...units],
+    [
+      "-std=gnu11",
+      "-O2",
+      "-Wall",
+      "-Wextra",
+      "-Werror",
+      "-static",
+      "-o",
+      output,
+      ...units,
+    ],
     { stdio: "inherit" },
   );
   console.log(`built ${output}`);
