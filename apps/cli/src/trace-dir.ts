@@ -38,19 +38,27 @@ export function checkStepName(step: string): void {
 /**
  * Encodes a command line for the `cmd` file: one argument per line, with
  * backslash and newline escaped as `\\` and `\n` so every argument fits
- * on one line.
+ * on one line. Arguments are bytes, so no encoding is imposed on them.
  */
-export function encodeCommandLine(command: readonly string[]): string {
-  const escape = (arg: string) =>
-    arg.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
-  return command.map(escape).join("\n") + "\n";
+export function encodeCommandLine(
+  command: readonly (string | Uint8Array)[],
+): Buffer {
+  const lines = command.map((arg) => {
+    const text = Buffer.from(arg).toString("latin1");
+    return text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n") + "\n";
+  });
+  return Buffer.from(lines.join(""), "latin1");
 }
 
-/** Decodes a `cmd` file written by encodeCommandLine. */
-export function decodeCommandLine(text: string): string[] {
+/** Decodes a `cmd` file written by encodeCommandLine into argument bytes. */
+export function decodeCommandLine(file: Buffer): Buffer[] {
+  const text = file.toString("latin1");
   const lines = text.endsWith("\n") ? text.slice(0, -1).split("\n") : [];
   return lines.map((line) =>
-    line.replace(/\\(\\|n)/g, (_, c: string) => (c === "n" ? "\n" : "\\")),
+    Buffer.from(
+      line.replace(/\\(\\|n)/g, (_, c: string) => (c === "n" ? "\n" : "\\")),
+      "latin1",
+    ),
   );
 }
 
@@ -61,7 +69,7 @@ export function decodeCommandLine(text: string): string[] {
 export async function createAttempt(
   traceDir: string,
   step: string,
-  command: readonly string[],
+  command: readonly (string | Uint8Array)[],
   options: Record<string, unknown>,
 ): Promise<Attempt> {
   const stepDir = join(traceDir, step);

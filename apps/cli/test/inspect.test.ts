@@ -195,4 +195,21 @@ describe("uwrx inspect", () => {
     expect(result.status).toBe(125);
     expect(result.stderr).toContain("is empty");
   });
+
+  test("output names copy_file_range writes", () => {
+    const trace = join(dir, "cfr");
+    const result = spawnSync(
+      "sh",
+      [
+        "-c",
+        `node ${cliPath} run -q --trace-dir ${trace} -- cat ${join(dir, "present.txt")} > ${join(dir, "copy.txt")}`,
+      ],
+      { encoding: "utf8" },
+    );
+    const output = runUwrx(["inspect", "output", trace]);
+
+    expect(result.status).toBe(0);
+    expect(readFileSync(join(dir, "copy.txt"), "utf8")).toBe("present\n");
+    expect(output.stderr).toContain("went out through copy_file_range");
+  });
 });

@@ -1,7 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { inspectJson, makeTempDir, runUwrx } from "./support/uwrx.js";
+import { cliPath, inspectJson, makeTempDir, runUwrx } from "./support/uwrx.js";
 
 interface Proc {
   pid: number;
@@ -262,5 +263,33 @@ describe("uwrx run", () => {
     expect(readFileSync(join(traceDir, "s", "2", "cmd"), "utf8")).toBe(
       "echo\ntwo\n",
     );
+  });
+
+  test("passes argument and environment bytes exactly", () => {
+    // Bytes 0xff 0xfe are not UTF-8; the shell builds them, since Node
+    // strings cannot carry them.
+    const script = `X=$(printf '\\377') node ${cliPath} run -q --trace-dir ${traceDir} --step bytes -- sh -c 'printf %s "$1$X"' sh "$(printf '\\376')"`;
+    const result = spawnSync("sh", ["-c", script]);
+
+    expect(result.status).toBe(0);
+    expect([...result.stdout]).toEqual([0xfe, 0xff]);
+    expect(
+      [...readFileSync(join(traceDir, "bytes", "1", "cmd"))].slice(-2),
+    ).toEqual([0xfe, 0x0a]);
+  });
+
+  test("replay keeps argument bytes", () => {
+    const script = `node ${cliPath} run -q --trace-dir ${traceDir} --step bytes -- printf %s "$(printf '\\377')"`;
+    spawnSync("sh", ["-c", script]);
+
+    const result = spawnSync(process.execPath, [
+      cliPath,
+      "replay",
+      "-q",
+      join(traceDir, "bytes", "1"),
+    ]);
+
+    expect(result.status).toBe(0);
+    expect([...result.stdout]).toEqual([0xff]);
   });
 });

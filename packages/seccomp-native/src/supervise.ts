@@ -1,5 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
 
@@ -36,6 +38,14 @@ export interface SuperviseOptions {
   corePath?: string;
   /** Makes the core log what it does to stderr. Default: false. */
   verbose?: boolean;
+  /**
+   * The command's arguments and environment as exact bytes, used in place
+   * of `command` and `env` when given. Node turns bytes that are not
+   * valid UTF-8 into U+FFFD in strings, so callers that received raw
+   * bytes (from /proc/self/cmdline, say) pass them here. Default: unset.
+   */
+  rawCommand?: readonly Uint8Array[];
+  rawEnv?: readonly Uint8Array[];
   /**
    * Serves randomness, time and AT_RANDOM from `seed` and turns address
    * space randomization off for the tree. Default: off.
@@ -235,6 +245,18 @@ export function startSupervised(options: SuperviseOptions): SupervisedRun {
   const args = ["--control-fd", "3", "--buffer-dir", settings.bufferDir];
   if (settings.verbose) args.push("--verbose");
   if (settings.determinism) args.push(...determinismArgs(settings.determinism));
+  if (settings.rawCommand) {
+    const file = join(settings.bufferDir, "argv.bin");
+    writeFileSync(file, joinNulTerminated(settings.rawCommand), {
+      mode: 0o600,
+    });
+    args.push("--argv-file", file);
+  }
+  if (settings.rawEnv) {
+    const file = join(settings.bufferDir, "env.bin");
+    writeFileSync(file, joinNulTerminated(settings.rawEnv), { mode: 0o600 });
+    args.push("--env-file", file);
+  }
   args.push("--", ...settings.command);
 
   const io = settings.stdio === "pipe" ? "pipe" : "inherit";
@@ -245,6 +267,11 @@ export function startSupervised(options: SuperviseOptions): SupervisedRun {
   });
   child.on("error", () => undefined);
   return new SupervisedRun(child, settings.bufferDir);
+}
+
+/** Concatenates strings of bytes, each followed by a NUL byte. */
+function joinNulTerminated(items: readonly Uint8Array[]): Buffer {
+  return Buffer.concat(items.flatMap((item) => [item, Buffer.of(0)]));
 }
 
 function determinismArgs(determinism: Determinism): string[] {

@@ -237,6 +237,13 @@ function printOutput(
       chunk.data,
     );
   }
+  const uncaptured = selected.filter((c) => c.sentBy !== undefined);
+  if (uncaptured.length > 0) {
+    const calls = [...new Set(uncaptured.map((c) => c.sentBy))].join(", ");
+    log.warn(
+      `output that went out through ${calls} (${uncaptured.length} calls) was not captured; only its writes through write and writev are above`,
+    );
+  }
 }
 
 function printChance(

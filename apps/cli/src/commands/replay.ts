@@ -5,6 +5,7 @@ import { hasFlag, parseArgs, type OptionSpec } from "../args.js";
 import { readDeterminism } from "../determinism.js";
 import { CliError, usageError } from "../errors.js";
 import * as log from "../log.js";
+import { rawEnvironment } from "../raw-args.js";
 import { decodeCommandLine } from "../trace-dir.js";
 import { recordRun } from "./run.js";
 
@@ -54,13 +55,17 @@ export async function replayCommand(argv: readonly string[]): Promise<number> {
   const attemptDir = resolve(path);
   await checkAttempt(attemptDir);
   const stepDir = dirname(attemptDir);
-  const command = decodeCommandLine(await readCommandFile(attemptDir, stepDir));
+  const rawCommand = decodeCommandLine(
+    await readCommandFile(attemptDir, stepDir),
+  );
   const options = await readStepOptions(stepDir);
 
   return recordRun({
     traceDir: dirname(stepDir),
     step: basename(stepDir),
-    command,
+    command: rawCommand.map((arg) => arg.toString("utf8")),
+    rawCommand,
+    rawEnv: rawEnvironment(),
     cwd: options.cwd ?? process.cwd(),
     verbose: hasFlag(parsed, "verbose"),
     determinism: await readDeterminism(attemptDir),
@@ -97,10 +102,10 @@ async function readStepOptions(stepDir: string): Promise<{ cwd?: string }> {
 async function readCommandFile(
   attemptDir: string,
   stepDir: string,
-): Promise<string> {
+): Promise<Buffer> {
   try {
-    return await readFile(join(attemptDir, "cmd"), "utf8");
+    return await readFile(join(attemptDir, "cmd"));
   } catch {
-    return readFile(join(stepDir, "cmd"), "utf8");
+    return readFile(join(stepDir, "cmd"));
   }
 }

@@ -32,6 +32,7 @@ import {
 import { CliError, EXIT_UWRX_FAILURE, usageError } from "../errors.js";
 import { writeFileAtomic } from "../fs-atomic.js";
 import * as log from "../log.js";
+import { rawArgumentTail, rawEnvironment } from "../raw-args.js";
 import {
   checkStepName,
   createAttempt,
@@ -117,6 +118,8 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     traceDir,
     step,
     command,
+    rawCommand: rawArgumentTail(command),
+    rawEnv: rawEnvironment(),
     cwd: process.cwd(),
     verbose: hasFlag(parsed, "verbose"),
     determinism,
@@ -148,6 +151,9 @@ export interface RecordSpec {
   traceDir: string;
   step: string;
   command: readonly string[];
+  /** The exact bytes of `command` and of the environment, when known. */
+  rawCommand?: Buffer[];
+  rawEnv?: Buffer[];
   cwd: string;
   verbose: boolean;
   determinism: Determinism;
@@ -157,11 +163,16 @@ export interface RecordSpec {
 
 /** Creates the next attempt of a step and runs the command into it. */
 export async function recordRun(spec: RecordSpec): Promise<number> {
-  const attempt = await createAttempt(spec.traceDir, spec.step, spec.command, {
-    step: spec.step,
-    cwd: spec.cwd,
-    time: spec.determinism.time,
-  });
+  const attempt = await createAttempt(
+    spec.traceDir,
+    spec.step,
+    spec.rawCommand ?? spec.command,
+    {
+      step: spec.step,
+      cwd: spec.cwd,
+      time: spec.determinism.time,
+    },
+  );
   await writeDeterminism(attempt.dir, spec.determinism);
   if (spec.replayOf) {
     await symlink(
@@ -223,11 +234,13 @@ async function superviseAttempt(
   attempt: Attempt,
   spec: RecordSpec,
 ): Promise<number> {
-  const { command, cwd, verbose, determinism } = spec;
+  const { command, cwd, verbose, determinism, rawCommand, rawEnv } = spec;
   const bufferDir = await createBufferDir();
   const output = join(attempt.dir, "perfetto");
   const run = startSupervised({
     command,
+    rawCommand,
+    rawEnv,
     bufferDir,
     cwd,
     verbose,

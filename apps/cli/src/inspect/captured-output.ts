@@ -10,6 +10,14 @@ export interface OutputChunk {
   /** True when the write went to the same file as uwrx's own stdout or stderr. */
   terminal: boolean;
   data: Buffer;
+  /**
+   * Set when the bytes went out through sendfile, splice or
+   * copy_file_range, which the core does not capture: the syscall's name.
+   * `data` is then empty and `bytes` is the length the call requested,
+   * which can be far more than was sent.
+   */
+  sentBy?: string;
+  bytes: number;
 }
 
 /** Lists the captured writes to stdout and stderr in the order written. */
@@ -30,6 +38,11 @@ export function collectOutput(trace: UwrxTrace): OutputChunk[] {
       fd: Number(args.fd ?? (event.name === "stderr" ? 2 : 1)),
       terminal: args.terminal === true,
       data,
+      sentBy: typeof args.sent_by === "string" ? args.sent_by : undefined,
+      bytes:
+        typeof args.sent_by === "string"
+          ? Number(args.bytes ?? 0)
+          : data.length,
     });
   }
   return chunks;
