@@ -18,7 +18,7 @@ describe.each(loadVectorCases().map((c) => [c.name, c] as const))("index of %s",
   const index = readIndex(built.indexFile);
 
   test("layer table", () => {
-    const [lines] = askDriver(driver, [built.indexFile], ["layers"]);
+    const [lines] = askDriver(driver, [built.indexFile, built.dirs.at(-1)!], ["layers"]);
     const expected = index.layers.map((l, i) => `${i} ${l.timeNs} ${l.path}`);
     expect(lines).toEqual(expected);
   });
@@ -27,7 +27,7 @@ describe.each(loadVectorCases().map((c) => [c.name, c] as const))("index of %s",
     const entries = index.entries();
     const answers = askDriver(
       driver,
-      [built.indexFile],
+      [built.indexFile, built.dirs.at(-1)!],
       entries.map((e) => `lookup ${e.path}`),
     );
     expect(entries.length).toBeGreaterThan(0);
@@ -40,7 +40,7 @@ describe.each(loadVectorCases().map((c) => [c.name, c] as const))("index of %s",
   test("missing paths absent", () => {
     const paths = ["/", "/no/such/path", ...c.layers.at(-1)!.map((e) => e.path)];
     const missing = paths.filter((p) => index.lookup(p) === undefined);
-    const answers = askDriver(driver, [built.indexFile], missing.map((p) => `lookup ${p}`));
+    const answers = askDriver(driver, [built.indexFile, built.dirs.at(-1)!], missing.map((p) => `lookup ${p}`));
     expect(answers).toEqual(missing.map(() => ["absent"]));
   });
 });

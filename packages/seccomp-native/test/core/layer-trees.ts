@@ -77,7 +77,7 @@ export function buildStack(layers: VectorEntry[][]): BuiltStack {
 
 export function compileLayersDriver(): string {
   const driver = join(makeTempDir("uwrx-layers-driver-"), "layers-driver");
-  const sources = ["tests/layers-driver.c", "layer-index.c"];
+  const sources = ["tests/layers-driver.c", "layer-index.c", "overlay.c"];
   execFileSync("gcc", [
     "-std=gnu11",
     "-O2",
