@@ -587,7 +587,10 @@ static int copy_directory(const char *to, const struct stat *st)
 {
 	if (mkdir(to, st->st_mode & 07777) != 0)
 		return -errno;
-	/* mkdir applies the core's umask; the copy keeps the lower mode. */
+	/* mkdir applies the core's umask; the copy keeps the lower mode.
+	 * NOTE: a lower directory without write permission (0555) keeps
+	 * that mode, so a core that is not root cannot then create the
+	 * copies of its entries. */
 	chmod(to, st->st_mode & 07777);
 	copy_times(AT_FDCWD, to, st, 0);
 	return 0;
