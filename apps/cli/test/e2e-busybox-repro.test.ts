@@ -2,7 +2,7 @@
 // time() (through the vDSO) and writes it into AUTOCONF_TIMESTAMP, which
 // ends up in the "BusyBox v1.35.0 (date time)" banner of the binary. Two
 // bare builds a few seconds apart differ; two builds under
-// `uwrx run --seed S` must be byte-identical.
+// `uwrx run --seed S --start-time T` must be byte-identical.
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { cpSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -12,6 +12,8 @@ import { cliPath, makeTempDir } from "./support/uwrx.js";
 
 const BUILD_TIMEOUT_MS = 900_000;
 const SEED = "5eed".repeat(16);
+/** Runs agree on the wall clock when they share a start time. */
+const START_TIME = "2026-01-01T00:00:00Z";
 const CONFIG = [
   "make allnoconfig",
   "sed -i -e 's/^# CONFIG_BUSYBOX is not set/CONFIG_BUSYBOX=y/' -e 's/^# CONFIG_ECHO is not set/CONFIG_ECHO=y/' .config",
@@ -71,6 +73,8 @@ describe("busybox build reproducibility", () => {
     "busybox",
     "--seed",
     SEED,
+    "--start-time",
+    START_TIME,
     "--",
     ...command,
   ];

@@ -67,6 +67,11 @@ export interface Determinism {
   startTimeNs: bigint;
   /** Advance per clock read in "advancing" mode, in ns. Default: 1000. */
   timeStepNs?: bigint;
+  /**
+   * Spacing of file times below the start, in ns: files the run did not
+   * write report at most start - 2 * interval. Default: the core's, 1 s.
+   */
+  layerIntervalNs?: bigint;
 }
 
 /** Advance per clock read in "advancing" mode when none is given, in ns. */
@@ -285,6 +290,9 @@ function determinismArgs(determinism: Determinism): string[] {
     String(determinism.startTimeNs),
     "--time-step-ns",
     String(step),
+    ...(determinism.layerIntervalNs !== undefined
+      ? ["--layer-interval-ns", String(determinism.layerIntervalNs)]
+      : []),
   ];
 }
 

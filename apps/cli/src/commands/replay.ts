@@ -58,7 +58,12 @@ export async function replayCommand(argv: readonly string[]): Promise<number> {
   const rawCommand = decodeCommandLine(
     await readCommandFile(attemptDir, stepDir),
   );
-  const options = await readStepOptions(stepDir);
+  if (rawCommand.length === 0 || rawCommand[0]!.length === 0) {
+    throw new CliError(
+      `the cmd file of ${attemptDir} is empty: the attempt is damaged and cannot be replayed`,
+    );
+  }
+  const cwd = await recordedDirectory(attemptDir, stepDir);
 
   return recordRun({
     traceDir: dirname(stepDir),
@@ -66,7 +71,7 @@ export async function replayCommand(argv: readonly string[]): Promise<number> {
     command: rawCommand.map((arg) => arg.toString("utf8")),
     rawCommand,
     rawEnv: rawEnvironment(),
-    cwd: options.cwd ?? process.cwd(),
+    cwd,
     verbose: hasFlag(parsed, "verbose"),
     determinism: await readDeterminism(attemptDir),
     replayOf: attemptDir,
@@ -108,4 +113,33 @@ async function readCommandFile(
   } catch {
     return readFile(join(stepDir, "cmd"));
   }
+}
+
+/**
+ * The directory the attempt ran in: its own `cwd` file, else the step's
+ * options (attempts recorded before the file existed). It must still
+ * exist, because the command's relative paths start there.
+ */
+async function recordedDirectory(
+  attemptDir: string,
+  stepDir: string,
+): Promise<string> {
+  let cwd: string | undefined;
+  try {
+    cwd = (await readFile(join(attemptDir, "cwd"), "utf8")).replace(/\n$/, "");
+  } catch {
+    cwd = (await readStepOptions(stepDir)).cwd;
+  }
+  if (!cwd) {
+    throw new CliError(
+      `${attemptDir} does not record the directory it ran in; it cannot be replayed`,
+    );
+  }
+  const info = await stat(cwd).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new CliError(
+      `directory ${cwd}, where ${attemptDir} ran, no longer exists; recreate it to replay the attempt`,
+    );
+  }
+  return cwd;
 }

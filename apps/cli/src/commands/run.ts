@@ -22,11 +22,11 @@ import {
   type ParsedArgs,
 } from "../args.js";
 import {
+  LAYER_INTERVAL_NS,
   newSeed,
   parseSeed,
   parseStartTime,
   parseTimeMode,
-  recordedStartTime,
   writeDeterminism,
 } from "../determinism.js";
 import { CliError, EXIT_UWRX_FAILURE, usageError } from "../errors.js";
@@ -49,9 +49,10 @@ into a new attempt directory <trace-dir>/<step>/<n>/ holding a Perfetto trace
 exits with the command's status (128+N when signal N killed it).
 
 Randomness (getrandom, /dev/urandom, AT_RANDOM) comes from a root seed
-saved in the attempt's seed.txt, the clocks start at a recorded time saved
-in time.txt, and address space randomization is off, so 'uwrx replay' and
-runs with the same --seed see the same values.
+saved in the attempt's seed.txt, the wall clock starts at a time saved in
+time.txt, file times are derived from it, and address space randomization
+is off. 'uwrx replay' repeats all of these; runs with the same --seed and
+--start-time (or $SOURCE_DATE_EPOCH) see the same values.
 
 Options:
   --trace-dir DIR    where traces are kept (default: $UWRX_TRACE_DIR or ./.uwrx)
@@ -61,8 +62,8 @@ Options:
                      advancing: each clock read adds 1 us (default);
                      real: the kernel's clocks, not deterministic
   --start-time T     start time of the clocks: seconds since 1970 or an ISO
-                     8601 date (default: $SOURCE_DATE_EPOCH, else the start
-                     of the step's first attempt, else now)
+                     8601 date-time with a zone, such as 2026-01-31T12:00:00Z
+                     (default: $SOURCE_DATE_EPOCH, else now)
   -v, --verbose     log what uwrx and its syscall core do
   -q, --quiet       print nothing of uwrx's own but errors
   -h, --help        show this help
@@ -112,7 +113,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const traceDir = optionValue(parsed, "trace-dir") ?? defaultTraceDir();
   const step = optionValue(parsed, "step") ?? stepNameFor(command);
   checkStepName(step);
-  const determinism = await chooseDeterminism(parsed, join(traceDir, step));
+  const determinism = await chooseDeterminism(parsed);
 
   return recordRun({
     traceDir,
@@ -120,29 +121,31 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     command,
     rawCommand: rawArgumentTail(command),
     rawEnv: rawEnvironment(),
-    cwd: process.cwd(),
+    cwd: currentDirectory(),
     verbose: hasFlag(parsed, "verbose"),
     determinism,
   });
 }
 
-async function chooseDeterminism(
-  parsed: ParsedArgs,
-  stepDir: string,
-): Promise<Determinism> {
+async function chooseDeterminism(parsed: ParsedArgs): Promise<Determinism> {
   const seedText = optionValue(parsed, "seed");
   const startText = optionValue(parsed, "start-time");
   const epoch = process.env.SOURCE_DATE_EPOCH;
+  // A new attempt starts its clock now unless told otherwise: a start in
+  // the past would make every file changed since then look equally old,
+  // and make would miss edits.
   const startTimeNs =
-    (startText !== undefined ? parseStartTime(startText) : undefined) ??
-    (epoch ? parseStartTime(epoch) : undefined) ??
-    (await recordedStartTime(join(stepDir, "1"))) ??
-    BigInt(Date.now()) * 1_000_000n;
+    startText !== undefined
+      ? parseStartTime(startText)
+      : epoch
+        ? parseStartTime(epoch, "SOURCE_DATE_EPOCH")
+        : BigInt(Date.now()) * 1_000_000n;
   return {
     seed: seedText !== undefined ? parseSeed(seedText) : newSeed(),
     time: parseTimeMode(optionValue(parsed, "time") ?? "advancing"),
     startTimeNs,
     timeStepNs: DEFAULT_TIME_STEP_NS,
+    layerIntervalNs: LAYER_INTERVAL_NS,
   };
 }
 
@@ -174,6 +177,7 @@ export async function recordRun(spec: RecordSpec): Promise<number> {
     },
   );
   await writeDeterminism(attempt.dir, spec.determinism);
+  await writeFileAtomic(join(attempt.dir, "cwd"), spec.cwd + "\n");
   if (spec.replayOf) {
     await symlink(
       relative(attempt.dir, spec.replayOf),
@@ -378,4 +382,17 @@ function plural(count: number, one: string, many: string): string {
 function errnoName(errno: number): string {
   const entry = Object.entries(osConstants.errno).find(([, v]) => v === errno);
   return entry ? entry[0] : `errno ${errno}`;
+}
+
+/** The working directory, or a clear error when it has been deleted. */
+function currentDirectory(): string {
+  try {
+    return process.cwd();
+  } catch (cause) {
+    throw new CliError(
+      "the current directory no longer exists; cd to an existing directory and run again",
+      EXIT_UWRX_FAILURE,
+      { cause },
+    );
+  }
 }
