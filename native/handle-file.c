@@ -22,46 +22,8 @@
 
 #include "core.h"
 #include "determinism.h"
-
-enum file_op {
-	OP_NONE,
-	OP_OPEN,
-	OP_OPENAT2,
-	OP_STAT,
-	OP_STATX,
-	OP_ACCESS,
-	OP_FACCESSAT2,
-	OP_READLINK,
-	OP_UNLINK,
-	OP_RENAME,
-	OP_MKDIR,
-	OP_CHMOD,
-	OP_CHOWN,
-	OP_UTIMENS,
-	OP_CHDIR,
-	OP_FCHDIR,
-	OP_UMASK,
-	OP_FSTAT,
-};
-
-struct file_call {
-	enum event_name name;
-	enum file_op op;
-	int dirfd;
-	uint64_t path_addr;
-	int dirfd2;
-	uint64_t path2_addr;
-	bool has_flags;
-	uint64_t flags;
-	bool has_mode;
-	mode_t mode;
-	int at_flags;
-	uint64_t buf;
-	uint64_t size;
-	uid_t uid;
-	gid_t gid;
-	bool empty_path_ok; /* AT_EMPTY_PATH applies to an empty path */
-};
+#include "file-call.h"
+#include "overlay.h"
 
 static mode_t core_umask = 022;
 
@@ -178,6 +140,25 @@ static bool decode_legacy(int nr, const __u64 *a, struct file_call *f)
 		f->buf = a[1];
 		return true;
 #endif
+#ifdef __NR_symlink
+	case __NR_symlink:
+		*f = (struct file_call){ .name = EV_SYMLINK, .op = OP_SYMLINK, .dirfd = AT_FDCWD, .path_addr = a[1], .buf = a[0] };
+		return true;
+#endif
+#ifdef __NR_link
+	case __NR_link:
+		*f = (struct file_call){ .name = EV_LINK, .op = OP_LINK, .dirfd = AT_FDCWD, .path_addr = a[0], .dirfd2 = AT_FDCWD, .path2_addr = a[1] };
+		return true;
+#endif
+#ifdef __NR_mknod
+	case __NR_mknod:
+		*f = (struct file_call){ .name = EV_MKNOD, .op = OP_MKNOD, .dirfd = AT_FDCWD, .path_addr = a[0], .size = a[2] };
+		set_mode(f, a[1]);
+		return true;
+#endif
+	case __NR_truncate:
+		*f = (struct file_call){ .name = EV_TRUNCATE, .op = OP_TRUNCATE, .dirfd = AT_FDCWD, .path_addr = a[0], .size = a[1] };
+		return true;
 	case __NR_chdir:
 		*f = (struct file_call){ .name = EV_CHDIR, .op = OP_CHDIR, .dirfd = AT_FDCWD, .path_addr = a[0] };
 		return true;
@@ -266,6 +247,18 @@ static bool decode_at(int nr, const __u64 *a, struct file_call *f)
 		set_flags(f, a[4]);
 		f->empty_path_ok = true;
 		return true;
+	case __NR_symlinkat:
+		*f = (struct file_call){ .name = EV_SYMLINKAT, .op = OP_SYMLINK, .dirfd = (int)a[1], .path_addr = a[2], .buf = a[0] };
+		return true;
+	case __NR_linkat:
+		*f = (struct file_call){ .name = EV_LINKAT, .op = OP_LINK, .dirfd = dirfd, .path_addr = a[1], .dirfd2 = (int)a[2], .path2_addr = a[3] };
+		f->at_flags = (int)a[4];
+		set_flags(f, a[4]);
+		return true;
+	case __NR_mknodat:
+		*f = (struct file_call){ .name = EV_MKNODAT, .op = OP_MKNOD, .dirfd = dirfd, .path_addr = a[1], .size = a[3] };
+		set_mode(f, a[2]);
+		return true;
 	case __NR_utimensat:
 		*f = (struct file_call){ .name = EV_UTIMENSAT, .op = OP_UTIMENS, .dirfd = dirfd, .path_addr = a[1] };
 		f->buf = a[2];
@@ -331,6 +324,17 @@ static int64_t perform_open(struct call *c, const struct resolved *r,
 		return probe;
 	if (probe > 0)
 		return INT64_MIN;
+	/* ADDFD cannot install an O_PATH file (the kernel's fget skips
+	 * them). The kernel opens it, unless the file is in an upper layer,
+	 * where the path the kernel sees is wrong: then a plain read-only
+	 * open stands in for it.
+	 * NOTE: that open fails with ELOOP on a symlink opened with
+	 * O_NOFOLLOW, and needs read permission, where O_PATH needs none. */
+	if (flags & O_PATH) {
+		if (r->layer <= 0)
+			return INT64_MIN;
+		flags &= ~(O_PATH | O_ACCMODE);
+	}
 
 	use_umask(c->proc->umask);
 	/* O_NONBLOCK keeps a FIFO that replaced the probed file from
@@ -352,9 +356,12 @@ static int64_t perform_open(struct call *c, const struct resolved *r,
 	tracee_fd = ioctl(c->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
 	err = errno;
 	close(fd);
-	c->answered = true;
-	if (tracee_fd < 0 && err != ENOENT)
+	/* On another failure the notification is still pending. */
+	if (tracee_fd < 0 && err != ENOENT) {
 		log_debug("injecting an fd into %d failed: %s", (int)c->tid, strerror(err));
+		return INT64_MIN;
+	}
+	c->answered = true;
 	if (tracee_fd >= 0 && (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)))
 		det_file_modified(&st);
 	return tracee_fd < 0 ? -err : tracee_fd;
@@ -369,7 +376,7 @@ static int64_t perform_stat(struct call *c, const struct resolved *r,
 		return -errno;
 	if (is_kernel_only_dev(st.st_dev))
 		return INT64_MIN;
-	det_fix_stat_times(&st);
+	det_fix_layer_stat_times(&st, r->layer);
 	if (tracee_write(c->tid, f->buf, &st, sizeof(st)) != (ssize_t)sizeof(st))
 		return -EFAULT;
 	return 0;
@@ -387,7 +394,7 @@ static int64_t perform_statx(struct call *c, const struct resolved *r,
 		return -errno;
 	if (is_kernel_only_dev(makedev(stx.stx_dev_major, stx.stx_dev_minor)))
 		return INT64_MIN;
-	det_fix_statx_times(&stx);
+	det_fix_layer_statx_times(&stx, r->layer);
 	if (tracee_write(c->tid, f->buf, &stx, sizeof(stx)) != (ssize_t)sizeof(stx))
 		return -EFAULT;
 	return 0;
@@ -499,9 +506,19 @@ static int64_t perform_change(const struct file_call *f, const char *path,
 /* Performs the call in the core. Returns the result, or INT64_MIN when
  * the kernel must perform it. */
 static int64_t perform(struct call *c, const struct file_call *f,
-		       const char *path, const struct resolved *r,
-		       const char *path2, const struct resolved *r2)
+		       const char *path, struct resolved *r,
+		       const char *path2, struct resolved *r2)
 {
+	if (overlay.enabled) {
+		int64_t rc;
+
+		use_umask(c->proc->umask);
+		rc = layered_prepare(c, f, r, r2);
+		if (rc != LAYERED_PERFORM)
+			return rc;
+		path = r->host;
+		path2 = r2->host;
+	}
 	switch (f->op) {
 	case OP_OPEN:
 		return perform_open(c, r, path, f);
@@ -729,6 +746,27 @@ static bool handle_fd_call(struct call *c, const struct file_call *f,
 	return true;
 }
 
+/* Answers the path calls on extended attributes, which the layers do not
+ * carry: ENOTSUP, which cp -a and tar take as "no attributes here",
+ * instead of reading or changing the base behind the layers. */
+static bool handle_layered_xattr(struct call *c)
+{
+	switch (c->req->data.nr) {
+	case __NR_setxattr:
+	case __NR_lsetxattr:
+	case __NR_getxattr:
+	case __NR_lgetxattr:
+	case __NR_listxattr:
+	case __NR_llistxattr:
+	case __NR_removexattr:
+	case __NR_lremovexattr:
+		call_return(c, -ENOTSUP);
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Returns true when the call was a file call. */
 bool handle_file(struct call *c)
 {
@@ -736,6 +774,8 @@ bool handle_file(struct call *c)
 	struct file_call f = { 0 };
 	int nr = c->req->data.nr;
 
+	if (overlay.enabled && handle_layered_xattr(c))
+		return true;
 	if (!decode_legacy(nr, c->req->data.args, &f) &&
 	    !decode_at(nr, c->req->data.args, &f))
 		return false;

@@ -1,0 +1,520 @@
+/*
+ * File calls on the layered filesystem (--upper). Reads use the file of
+ * the topmost layer that has the name. A call that changes a file copies
+ * it up into the writable top layer first and then acts there, and a
+ * deletion of a name that a lower layer still has leaves a whiteout. The
+ * base, the real tree, is never changed. Paths arrive as merged paths
+ * (struct resolved's vpath) and leave as host paths in one layer.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "determinism.h"
+#include "file-call.h"
+#include "overlay.h"
+
+/* overlay_resolve fills 8 KiB of paths; one static result per use keeps
+ * them off the stack of the single-threaded core. */
+static struct ov_result found, found2, parent;
+/* The merged path of the name that prepare_create made room for. */
+static char created[PATH_MAX];
+
+static bool is_write_open(uint64_t flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY ||
+	       (flags & (O_CREAT | O_TRUNC)) != 0;
+}
+
+static bool is_tmpfile(uint64_t flags)
+{
+	return (flags & O_TMPFILE) == O_TMPFILE;
+}
+
+static int64_t use_host(struct resolved *r, const struct ov_result *o)
+{
+	snprintf(r->host, sizeof(r->host), "%s", o->host);
+	r->layer = (int)o->layer;
+	r->dirfd = AT_FDCWD;
+	return LAYERED_PERFORM;
+}
+
+static int64_t use_top(struct resolved *r, const char *path)
+{
+	int rc = overlay_host_path(overlay.top_layer, path, r->host,
+				   sizeof(r->host));
+
+	if (rc != 0)
+		return rc;
+	r->layer = (int)overlay.top_layer;
+	r->dirfd = AT_FDCWD;
+	return LAYERED_PERFORM;
+}
+
+/* Resolves vpath to an existing name: a whiteout counts as absent. */
+static int resolve_existing(const char *vpath, bool no_follow,
+			    struct ov_result *out)
+{
+	int rc;
+
+	if (!vpath[0])
+		return -ENAMETOOLONG;
+	rc = overlay_resolve(vpath, no_follow, out);
+	if (rc != 0)
+		return rc;
+	return out->kind == OV_FOUND ? 0 : -ENOENT;
+}
+
+/*
+ * Splits vpath into its merged parent directory, resolved into `parent`,
+ * and the last name, and writes the merged path of the name into child.
+ * Returns 0, -EEXIST for "." or ".." (they always exist), or -errno.
+ */
+static int resolve_child(const char *vpath, char *child, size_t size)
+{
+	char dir[PATH_MAX], name[NAME_MAX + 1];
+	const char *slash;
+	size_t len = strlen(vpath);
+	int n, rc;
+
+	if (!vpath[0] || len >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, vpath, len + 1);
+	while (len > 1 && dir[len - 1] == '/')
+		dir[--len] = '\0';
+	slash = strrchr(dir, '/');
+	if (strlen(slash + 1) >= sizeof(name))
+		return -ENAMETOOLONG;
+	snprintf(name, sizeof(name), "%s", slash + 1);
+	if (!name[0] || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -EEXIST;
+	dir[slash + 1 - dir] = '\0';
+	rc = resolve_existing(dir, false, &parent);
+	if (rc != 0)
+		return rc;
+	if (parent.type != INDEX_DIRECTORY)
+		return -ENOTDIR;
+	n = snprintf(child, size, "%s/%s",
+		     strcmp(parent.path, "/") == 0 ? "" : parent.path, name);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* Removes a whiteout that the top layer has at path, so that a new file
+ * can take the name. */
+static void drop_top_whiteout(const char *path)
+{
+	char host[PATH_MAX];
+	struct stat st;
+
+	if (overlay_host_path(overlay.top_layer, path, host, sizeof(host)) == 0 &&
+	    lstat(host, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == 0)
+		unlink(host);
+}
+
+static bool top_has_whiteout(const char *path)
+{
+	char host[PATH_MAX];
+	struct stat st;
+
+	return overlay_host_path(overlay.top_layer, path, host, sizeof(host)) == 0 &&
+	       lstat(host, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == 0;
+}
+
+/* Prepares the creation of a new name: its parent directories in the top
+ * layer and no whiteout in the way. */
+static int64_t prepare_create(struct resolved *r, bool *had_whiteout)
+{
+	char *child = created;
+	int rc = resolve_child(r->vpath, child, sizeof(created));
+
+	if (rc != 0)
+		return rc;
+	/* NOTE: a dangling symlink at the name is rejected instead of
+	 * creating its target, as the kernel would. */
+	if (overlay_resolve(child, true, &found2) == 0 && found2.kind == OV_FOUND)
+		return -ENOENT;
+	if (had_whiteout)
+		*had_whiteout = top_has_whiteout(child);
+	drop_top_whiteout(child);
+	rc = overlay_make_parents(child);
+	return rc != 0 ? rc : use_top(r, child);
+}
+
+static int64_t prepare_open(const struct file_call *f, struct resolved *r)
+{
+	bool no_follow = (f->flags & O_NOFOLLOW) ||
+			 (f->flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+	int rc = resolve_existing(r->vpath, no_follow, &found);
+
+	if (rc == -ENOENT && (f->flags & O_CREAT) && !is_tmpfile(f->flags))
+		return prepare_create(r, NULL);
+	if (rc != 0)
+		return rc;
+	if (!is_write_open(f->flags))
+		return use_host(r, &found);
+	if ((f->flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+		return -EEXIST;
+	if (is_tmpfile(f->flags)) {
+		if (found.type != INDEX_DIRECTORY)
+			return -ENOTDIR;
+	} else if (found.type == INDEX_DIRECTORY) {
+		return -EISDIR;
+	}
+	rc = overlay_copy_up(&found);
+	return rc != 0 ? rc : use_top(r, found.path);
+}
+
+/* Copies the file up and points r at the copy, for calls that change
+ * the file's attributes. */
+static int64_t prepare_change(struct resolved *r, bool no_follow)
+{
+	int rc = resolve_existing(r->vpath, no_follow, &found);
+
+	if (rc == 0)
+		rc = overlay_copy_up(&found);
+	return rc != 0 ? rc : use_top(r, found.path);
+}
+
+static int64_t prepare_read(struct resolved *r, bool no_follow)
+{
+	int rc = resolve_existing(r->vpath, no_follow, &found);
+
+	return rc != 0 ? rc : use_host(r, &found);
+}
+
+/* ---- deletions and renames ---- */
+
+static void count_entry(const char *name, uint8_t type, uint32_t layer,
+			void *context)
+{
+	(void)name;
+	(void)type;
+	(void)layer;
+	++*(size_t *)context;
+}
+
+static bool merged_empty(const char *path)
+{
+	size_t count = 0;
+
+	return overlay_readdir(path, count_entry, &count) == 0 && count == 0;
+}
+
+/* Removes a directory of the top layer whose merged view is empty: it
+ * can still contain whiteouts of lower names. */
+static int remove_top_dir(const char *host)
+{
+	DIR *dir = opendir(host);
+	struct dirent *d;
+
+	if (!dir)
+		return -errno;
+	while ((d = readdir(dir)))
+		if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
+			unlinkat(dirfd(dir), d->d_name, 0);
+	closedir(dir);
+	return rmdir(host) == 0 ? 0 : -errno;
+}
+
+static bool is_pure_top_dir(const struct ov_result *o)
+{
+	return o->layer == overlay.top_layer && !o->dir.in_parents &&
+	       !o->dir.in_base;
+}
+
+/* Leaves a whiteout at path when a lower layer still shows the name. */
+static int whiteout_if_lower(const char *path)
+{
+	if (overlay_resolve(path, true, &found2) != 0 || found2.kind != OV_FOUND)
+		return 0;
+	return overlay_whiteout(path);
+}
+
+static const char *last_name(const char *vpath)
+{
+	static char name[NAME_MAX + 1];
+	size_t len = strlen(vpath);
+	const char *start;
+
+	while (len > 1 && vpath[len - 1] == '/')
+		len--;
+	start = vpath + len;
+	while (start > vpath && start[-1] != '/')
+		start--;
+	snprintf(name, sizeof(name), "%.*s", (int)(vpath + len - start), start);
+	return name;
+}
+
+static int64_t layered_unlink(const struct file_call *f, struct resolved *r)
+{
+	bool remove_dir = f->at_flags & AT_REMOVEDIR;
+	int rc;
+
+	if (remove_dir && strcmp(last_name(r->vpath), ".") == 0)
+		return -EINVAL;
+	rc = resolve_existing(r->vpath, true, &found);
+	if (rc != 0)
+		return rc;
+	if (remove_dir && found.type != INDEX_DIRECTORY)
+		return -ENOTDIR;
+	if (!remove_dir && found.type == INDEX_DIRECTORY)
+		return -EISDIR;
+	if (remove_dir && strcmp(found.path, "/") == 0)
+		return -EBUSY;
+	if (remove_dir && !merged_empty(found.path))
+		return -ENOTEMPTY;
+	if (found.layer == overlay.top_layer) {
+		rc = remove_dir ? remove_top_dir(found.host)
+				: (unlink(found.host) == 0 ? 0 : -errno);
+		if (rc != 0)
+			return rc;
+	}
+	return whiteout_if_lower(found.path);
+}
+
+struct name_list {
+	char **items;
+	size_t count;
+};
+
+static void add_name(const char *name, uint8_t type, uint32_t layer,
+		     void *context)
+{
+	struct name_list *list = context;
+
+	(void)type;
+	(void)layer;
+	list->items = xrealloc(list->items, (list->count + 1) * sizeof(char *));
+	list->items[list->count++] = xstrdup(name);
+}
+
+/* Gives a directory recreated over a whiteout one whiteout per name that
+ * the layers below show again, because uwrx uses no opaque xattrs. */
+static void hide_lower_names(const char *path)
+{
+	struct name_list list = { 0 };
+	char child[PATH_MAX];
+
+	overlay_readdir(path, add_name, &list);
+	for (size_t i = 0; i < list.count; i++) {
+		int n = snprintf(child, sizeof(child), "%s/%s", path, list.items[i]);
+
+		if (n > 0 && (size_t)n < sizeof(child))
+			overlay_whiteout(child);
+		free(list.items[i]);
+	}
+	free(list.items);
+}
+
+static int64_t layered_mkdir(const struct file_call *f, struct resolved *r)
+{
+	bool had_whiteout = false;
+	int64_t rc;
+
+	if (resolve_existing(r->vpath, true, &found) == 0)
+		return -EEXIST;
+	rc = prepare_create(r, &had_whiteout);
+	if (rc != LAYERED_PERFORM)
+		return rc;
+	if (mkdir(r->host, f->mode) != 0)
+		return -errno;
+	det_path_modified(AT_FDCWD, r->host, AT_SYMLINK_NOFOLLOW);
+	if (had_whiteout)
+		hide_lower_names(created);
+	return 0;
+}
+
+/*
+ * Renames within the top layer after copying the source up. A directory
+ * that any lower layer takes part in fails with EXDEV, as on overlayfs
+ * without redirect_dir, and mv then copies it and deletes the source.
+ */
+static int64_t layered_rename(const struct file_call *f, struct resolved *r,
+			      struct resolved *r2)
+{
+	char src[PATH_MAX], dst[PATH_MAX], dst_host[PATH_MAX];
+	bool src_dir;
+	int rc;
+
+	if (f->at_flags & ~RENAME_NOREPLACE)
+		return -EXDEV;
+	rc = resolve_existing(r->vpath, true, &found);
+	if (rc != 0)
+		return rc;
+	src_dir = found.type == INDEX_DIRECTORY;
+	if (src_dir && !is_pure_top_dir(&found))
+		return -EXDEV;
+	snprintf(src, sizeof(src), "%s", found.path);
+	rc = resolve_child(r2->vpath, dst, sizeof(dst));
+	if (rc != 0)
+		return rc == -EEXIST ? -EBUSY : rc;
+	if (strcmp(src, dst) == 0)
+		return 0;
+	if (resolve_existing(dst, true, &found2) == 0) {
+		if (f->at_flags & RENAME_NOREPLACE)
+			return -EEXIST;
+		if (src_dir && found2.type != INDEX_DIRECTORY)
+			return -ENOTDIR;
+		if (!src_dir && found2.type == INDEX_DIRECTORY)
+			return -EISDIR;
+		if (src_dir && !merged_empty(dst))
+			return -ENOTEMPTY;
+		if (src_dir && !is_pure_top_dir(&found2))
+			return -EXDEV;
+		if (src_dir)
+			remove_top_dir(found2.host);
+	}
+	rc = overlay_resolve(src, true, &found);
+	if (rc == 0)
+		rc = overlay_copy_up(&found);
+	if (rc == 0)
+		rc = overlay_make_parents(dst);
+	if (rc == 0)
+		rc = overlay_host_path(overlay.top_layer, dst, dst_host, sizeof(dst_host));
+	if (rc != 0)
+		return rc;
+	drop_top_whiteout(dst);
+	if (overlay_host_path(overlay.top_layer, src, found.host, sizeof(found.host)) != 0)
+		return -ENAMETOOLONG;
+	if (syscall(SYS_renameat2, AT_FDCWD, found.host, AT_FDCWD, dst_host,
+		    (unsigned int)f->at_flags) != 0)
+		return -errno;
+	det_path_modified(AT_FDCWD, dst_host, AT_SYMLINK_NOFOLLOW);
+	return whiteout_if_lower(src);
+}
+
+static int64_t layered_symlink(struct call *c, const struct file_call *f,
+			       struct resolved *r)
+{
+	static char target[PATH_MAX];
+	int64_t rc;
+
+	if (tracee_read_string(c->tid, f->buf, target, sizeof(target)) < 0)
+		return -EFAULT;
+	if (!target[0])
+		return -ENOENT;
+	if (resolve_existing(r->vpath, true, &found) == 0)
+		return -EEXIST;
+	rc = prepare_create(r, NULL);
+	if (rc != LAYERED_PERFORM)
+		return rc;
+	if (symlink(target, r->host) != 0)
+		return -errno;
+	det_path_modified(AT_FDCWD, r->host, AT_SYMLINK_NOFOLLOW);
+	return 0;
+}
+
+/* Links the top layer's copy of the source: a file of a lower layer is
+ * copied up first, and the link shares the copy. */
+static int64_t layered_link(const struct file_call *f, struct resolved *r,
+			    struct resolved *r2)
+{
+	char src[PATH_MAX];
+	int64_t rc = resolve_existing(r->vpath, !(f->at_flags & AT_SYMLINK_FOLLOW), &found);
+
+	if (rc != 0)
+		return rc;
+	if (found.type == INDEX_DIRECTORY)
+		return -EPERM;
+	if (resolve_existing(r2->vpath, true, &found2) == 0)
+		return -EEXIST;
+	rc = overlay_copy_up(&found);
+	if (rc == 0)
+		rc = overlay_host_path(overlay.top_layer, found.path, src, sizeof(src));
+	if (rc != 0)
+		return rc;
+	rc = prepare_create(r2, NULL);
+	if (rc != LAYERED_PERFORM)
+		return rc;
+	if (link(src, r2->host) != 0)
+		return -errno;
+	det_path_modified(AT_FDCWD, r2->host, AT_SYMLINK_NOFOLLOW);
+	return 0;
+}
+
+static int64_t layered_truncate(const struct file_call *f, struct resolved *r)
+{
+	int64_t rc = prepare_change(r, false);
+
+	if (rc != LAYERED_PERFORM)
+		return rc;
+	if (truncate(r->host, (off_t)f->size) != 0)
+		return -errno;
+	det_path_modified(AT_FDCWD, r->host, 0);
+	return 0;
+}
+
+/* Creates FIFOs and regular files. Devices stay out of the layer, as an
+ * ordinary user could not copy them later. */
+static int64_t layered_mknod(const struct file_call *f, struct resolved *r)
+{
+	mode_t type = f->mode & S_IFMT;
+	int64_t rc;
+
+	if (type != 0 && type != S_IFREG && type != S_IFIFO)
+		return -EPERM;
+	if (resolve_existing(r->vpath, true, &found) == 0)
+		return -EEXIST;
+	rc = prepare_create(r, NULL);
+	if (rc != LAYERED_PERFORM)
+		return rc;
+	if (mknod(r->host, f->mode, 0) != 0)
+		return -errno;
+	det_path_modified(AT_FDCWD, r->host, AT_SYMLINK_NOFOLLOW);
+	return 0;
+}
+
+/*
+ * Applies the layers to a file call. Returns LAYERED_PERFORM after
+ * pointing r (and r2) at host paths for the caller's own code, or the
+ * call's result when the call is done here.
+ */
+int64_t layered_prepare(struct call *c, const struct file_call *f,
+			struct resolved *r, struct resolved *r2)
+{
+	bool no_follow = f->at_flags & AT_SYMLINK_NOFOLLOW;
+
+	switch (f->op) {
+	case OP_OPEN:
+		return prepare_open(f, r);
+	case OP_STAT:
+	case OP_STATX:
+	case OP_FACCESSAT2:
+		return prepare_read(r, no_follow);
+	case OP_ACCESS:
+		return prepare_read(r, false);
+	case OP_READLINK:
+		return prepare_read(r, true);
+	case OP_CHMOD:
+		return prepare_change(r, false);
+	case OP_CHOWN:
+	case OP_UTIMENS:
+		return prepare_change(r, no_follow);
+	case OP_UNLINK:
+		return layered_unlink(f, r);
+	case OP_MKDIR:
+		return layered_mkdir(f, r);
+	case OP_RENAME:
+		return layered_rename(f, r, r2);
+	case OP_SYMLINK:
+		return layered_symlink(c, f, r);
+	case OP_LINK:
+		return layered_link(f, r, r2);
+	case OP_TRUNCATE:
+		return layered_truncate(f, r);
+	case OP_MKNOD:
+		return layered_mknod(f, r);
+	default:
+		/* openat2 has resolve flags that the layered walk does not
+		 * implement; ENOSYS makes callers fall back to openat. */
+		return -ENOSYS;
+	}
+}
