@@ -58,6 +58,7 @@ struct file_call {
 
 int64_t layered_prepare(struct call *c, const struct file_call *f,
 			struct resolved *r, struct resolved *r2);
+void layered_fd_target(char *link, size_t size, int *layer);
 
 /* Returned by layered_prepare when the caller goes on with the call on
  * the host paths it filled in. */

@@ -666,16 +666,19 @@ static void fd_link_path(pid_t tid, int fd, char *buf, size_t size)
  */
 static int64_t perform_fd_stat(struct call *c, const struct file_call *f)
 {
-	char link[64];
+	char link[PATH_MAX];
 	struct stat st;
 	struct statx stx;
 	/* AT_SYMLINK_NOFOLLOW would stat the magic link itself. */
 	int at_flags = f->at_flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	int layer = -1;
 	dev_t dev;
 
 	if (f->dirfd < 0 && f->dirfd != AT_FDCWD)
 		return INT64_MIN;
 	fd_link_path(c->tid, f->dirfd, link, sizeof(link));
+	if (overlay.enabled)
+		layered_fd_target(link, sizeof(link), &layer);
 	if (f->op == OP_STATX) {
 		if (syscall(SYS_statx, AT_FDCWD, link, at_flags, (unsigned int)f->size | STATX_INO, &stx) != 0)
 			return INT64_MIN;
@@ -689,12 +692,18 @@ static int64_t perform_fd_stat(struct call *c, const struct file_call *f)
 	if (is_kernel_only_dev(dev) || !call_still_valid(c))
 		return INT64_MIN;
 	if (f->op == OP_STATX) {
-		det_fix_statx_times(&stx);
+		if (layer >= 0)
+			det_fix_layer_statx_times(&stx, layer);
+		else
+			det_fix_statx_times(&stx);
 		if (tracee_write(c->tid, f->buf, &stx, sizeof(stx)) != (ssize_t)sizeof(stx))
 			return -EFAULT;
 		return 0;
 	}
-	det_fix_stat_times(&st);
+	if (layer >= 0)
+		det_fix_layer_stat_times(&st, layer);
+	else
+		det_fix_stat_times(&st);
 	if (tracee_write(c->tid, f->buf, &st, sizeof(st)) != (ssize_t)sizeof(st))
 		return -EFAULT;
 	return 0;
@@ -781,7 +790,9 @@ bool handle_file(struct call *c)
 		return false;
 	if (handle_state_call(c, &f))
 		return true;
-	if (determinism.enabled && handle_fd_call(c, &f, NULL))
+	/* Fd stats reach the core under --seed, for their times, and with
+	 * --upper, for synthetic directories. */
+	if ((determinism.enabled || overlay.enabled) && handle_fd_call(c, &f, NULL))
 		return true;
 
 	/* An unreadable path (NULL for futimens, or a bad pointer) is left
@@ -794,7 +805,8 @@ bool handle_file(struct call *c)
 	}
 	/* fstat-like calls on a tracee fd: nothing to resolve or record. */
 	if (path[0] == '\0' && f.empty_path_ok && (f.at_flags & AT_EMPTY_PATH)) {
-		if (!determinism.enabled || !handle_fd_call(c, &f, path))
+		if (!(determinism.enabled || overlay.enabled) ||
+		    !handle_fd_call(c, &f, path))
 			call_continue(c);
 		return true;
 	}

@@ -20,6 +20,7 @@
 
 #include "determinism.h"
 #include "file-call.h"
+#include "merged-dir.h"
 #include "overlay.h"
 
 /* overlay_resolve fills 8 KiB of paths; one static result per use keeps
@@ -148,6 +149,27 @@ static int64_t prepare_create(struct resolved *r, bool *had_whiteout)
 	return rc != 0 ? rc : use_top(r, child);
 }
 
+static bool is_merged_dir(const struct ov_result *o)
+{
+	int layers = o->dir.in_top + o->dir.in_parents + o->dir.in_base;
+
+	return o->type == INDEX_DIRECTORY && layers > 1;
+}
+
+/* Points r at a synthetic directory that lists the merged directory o,
+ * because getdents64 on the topmost layer's copy would show only that
+ * layer's names. */
+static int64_t use_merged_dir(struct resolved *r, const struct ov_result *o)
+{
+	int rc = merged_dir_open(o->path, r->host, sizeof(r->host));
+
+	if (rc != 0)
+		return rc;
+	r->layer = (int)o->layer;
+	r->dirfd = AT_FDCWD;
+	return LAYERED_PERFORM;
+}
+
 static int64_t prepare_open(const struct file_call *f, struct resolved *r)
 {
 	bool no_follow = (f->flags & O_NOFOLLOW) ||
@@ -159,7 +181,8 @@ static int64_t prepare_open(const struct file_call *f, struct resolved *r)
 	if (rc != 0)
 		return rc;
 	if (!is_write_open(f->flags))
-		return use_host(r, &found);
+		return is_merged_dir(&found) ? use_merged_dir(r, &found)
+					     : use_host(r, &found);
 	if ((f->flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
 		return -EEXIST;
 	if (is_tmpfile(f->flags)) {
@@ -470,6 +493,28 @@ static int64_t layered_mknod(const struct file_call *f, struct resolved *r)
 		return -errno;
 	det_path_modified(AT_FDCWD, r->host, AT_SYMLINK_NOFOLLOW);
 	return 0;
+}
+
+/*
+ * Rewrites link, the /proc magic link of a tracee fd, to the host path
+ * of the merged directory when the fd is a synthetic directory, so that
+ * fstat reports the merged directory and not its placeholder. Sets layer
+ * to the layer of that host path, or -1 when link stays as it was.
+ */
+void layered_fd_target(char *link, size_t size, int *layer)
+{
+	char host[PATH_MAX], merged[PATH_MAX];
+	ssize_t n = readlink(link, host, sizeof(host) - 1);
+
+	*layer = -1;
+	if (n < 0)
+		return;
+	host[n] = '\0';
+	if (!merged_dir_virtual_path(host, merged, sizeof(merged)) ||
+	    resolve_existing(merged, false, &found) != 0)
+		return;
+	snprintf(link, size, "%s", found.host);
+	*layer = (int)found.layer;
 }
 
 /*

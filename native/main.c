@@ -28,6 +28,7 @@
 
 #include "core.h"
 #include "determinism.h"
+#include "merged-dir.h"
 #include "overlay.h"
 
 #define FLUSH_INTERVAL_NS (100 * 1000 * 1000)
@@ -140,6 +141,7 @@ static void setup_layers(const struct options *o)
 {
 	char error[256];
 	uint64_t parents;
+	int rc;
 
 	if (!o->upper)
 		return;
@@ -151,6 +153,10 @@ static void setup_layers(const struct options *o)
 		die("invalid --parent-layers %llu: the layer index has %llu parent layers; pass --parent-layers %llu",
 		    (unsigned long long)determinism.parent_layers,
 		    (unsigned long long)parents, (unsigned long long)parents);
+	rc = merged_dir_setup(o->buffer_dir);
+	if (rc != 0)
+		die("creating the merged-dirs directory in --buffer-dir %s failed: %s",
+		    o->buffer_dir, strerror(-rc));
 }
 
 static int open_buffer_dir(const char *dir)
@@ -486,6 +492,7 @@ static int finish(void)
 	}
 	f.process_count = proc_total_count();
 	f.notification_count = notify_count();
+	merged_dir_cleanup();
 	control_send_finished(&f);
 	control_flush_blocking(1000);
 	return code;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "merged-dir.h"
 #include "overlay.h"
 
 static dev_t kernel_only_devs[3];
@@ -101,12 +102,16 @@ static bool read_fd_path(pid_t tid, int fd, char *out, size_t size)
 }
 
 /* Turns a host directory path from /proc into its path on the merged
- * view: a directory of a layer stands for its merged path. */
+ * view: a directory of a layer, or a synthetic directory that lists a
+ * merged one, stands for its merged path. */
 static void to_virtual(char *dir, size_t size)
 {
 	char merged[PATH_MAX];
 
-	if (overlay.enabled && overlay_virtual_path(dir, merged, sizeof(merged)))
+	if (!overlay.enabled)
+		return;
+	if (merged_dir_virtual_path(dir, merged, sizeof(merged)) ||
+	    overlay_virtual_path(dir, merged, sizeof(merged)))
 		snprintf(dir, size, "%s", merged);
 }
 

@@ -6,10 +6,12 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { LayerStack, writeIndex } from "../../../overlay/src/index.js";
+import { makeWhiteout } from "./layer-trees.js";
 import { makeTempDir, runCore, type CoreRun } from "./run-core.js";
 
 // Real programs on a layered filesystem: the base is the real root, two
@@ -152,5 +154,85 @@ describe("layered file calls", () => {
     const run = await runLayered("true", ["--seed", "1".repeat(64), "--parent-layers", "1"]);
     expect(run.status).toBe(125);
     expect(run.stderr).toContain("--parent-layers 2");
+  });
+});
+
+// The tree/ directory over the base and both parent layers: parent 2
+// deletes one base file and adds a symlink, parent 1 adds a directory.
+function makeMergedTree(): void {
+  mkdirSync(join(layers.project, "tree/base-dir"), { recursive: true });
+  writeFileSync(join(layers.project, "tree/base.txt"), "base\n");
+  writeFileSync(join(layers.project, "tree/gone.txt"), "gone\n");
+  write(layers.parents[0]!, "tree/p1-dir/one.txt", "one\n");
+  write(layers.parents[0]!, "tree/base-dir/p1.txt", "p1\n");
+  write(layers.parents[1]!, "tree/p2.txt", "p2\n");
+  symlinkSync("base.txt", join(layers.parents[1]!, layers.project, "tree/link"));
+  makeWhiteout(join(layers.parents[1]!, layers.project, "tree/gone.txt"));
+}
+
+describe("merged directory listings", () => {
+  test("ls -la of a merged directory", async () => {
+    makeMergedTree();
+    finishIndex();
+    const before = snapshot(layers.project);
+    const run = await runLayered("LC_ALL=C ls -la tree | awk 'NR > 1 { print substr($1, 1, 1), $NF }'");
+    expect(run.stdout).toBe(
+      ["d .", "d ..", "d base-dir", "- base.txt", "l base.txt", "d p1-dir", "- p2.txt", ""].join("\n"),
+    );
+    expect(snapshot(layers.project)).toEqual(before);
+  });
+
+  test("find of a merged directory", async () => {
+    makeMergedTree();
+    finishIndex();
+    const before = snapshot(layers.project);
+    const run = await runLayered("find tree | sort");
+    expect(run.stdout).toBe(
+      [
+        "tree",
+        "tree/base-dir",
+        "tree/base-dir/p1.txt",
+        "tree/base.txt",
+        "tree/link",
+        "tree/p1-dir",
+        "tree/p1-dir/one.txt",
+        "tree/p2.txt",
+        "",
+      ].join("\n"),
+    );
+    expect(run.status).toBe(0);
+    expect(snapshot(layers.project)).toEqual(before);
+  });
+
+  test("find -type on a merged directory", async () => {
+    makeMergedTree();
+    finishIndex();
+    const run = await runLayered("find tree -type l; find tree -type d | sort");
+    expect(run.stdout).toBe("tree/link\ntree\ntree/base-dir\ntree/p1-dir\n");
+  });
+
+  test("rm -rf of a tree over three layers", async () => {
+    makeMergedTree();
+    finishIndex();
+    const before = snapshot(layers.project);
+    const run = await runLayered("rm -rf tree && test ! -e tree && ls -a");
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(".\n..\n");
+    expect(isWhiteout(inUpper("tree"))).toBe(true);
+    expect(snapshot(layers.project)).toEqual(before);
+    expect(readFileSync(join(layers.parents[0]!, layers.project, "tree/p1-dir/one.txt"), "utf8")).toBe("one\n");
+  });
+
+  test("make finds a base Makefile", async () => {
+    writeFileSync(join(layers.project, "Makefile"), "out.txt: in.txt\n\tcp in.txt out.txt\n");
+    write(layers.parents[0]!, "in.txt", "input\n");
+    write(layers.parents[1]!, "other.txt", "other\n");
+    finishIndex();
+    const before = snapshot(layers.project);
+    const run = await runLayered("make && cat out.txt && make");
+    expect(run.stdout).toBe("cp in.txt out.txt\ninput\nmake: 'out.txt' is up to date.\n");
+    expect(readFileSync(inUpper("out.txt"), "utf8")).toBe("input\n");
+    expect(snapshot(layers.project)).toEqual(before);
   });
 });
