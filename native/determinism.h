@@ -82,7 +82,8 @@ void det_fix_layer_stat_times(struct stat *st, int layer);
 void det_fix_layer_statx_times(struct statx *stx, int layer);
 
 /* exec-trace.c */
-bool exec_trace_begin(struct call *c, const uint8_t image_seed[PRNG_SEED_BYTES]);
+bool exec_trace_begin(struct call *c, const uint8_t *image_seed,
+		      const char *new_path, int path_arg);
 bool exec_trace_owns(pid_t tid);
 bool exec_trace_on_wait(pid_t pid, int status);
 void exec_trace_poll(void);

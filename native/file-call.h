@@ -59,6 +59,11 @@ struct file_call {
 int64_t layered_prepare(struct call *c, const struct file_call *f,
 			struct resolved *r, struct resolved *r2);
 void layered_fd_target(char *link, size_t size, int *layer);
+int layered_host_target(const struct resolved *r, const char *path,
+			bool want_dir, char *host, size_t size);
+int64_t layered_proc_readlink(struct call *c, const struct file_call *f,
+			      const char *abspath);
+int64_t layered_getcwd(struct call *c);
 
 /* Returned by layered_prepare when the caller goes on with the call on
  * the host paths it filled in. */

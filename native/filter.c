@@ -82,9 +82,10 @@ static const int notified_calls[] = {
 	__NR_fchownat, __NR_utimensat, __NR_chdir, __NR_fchdir, __NR_umask,
 	__NR_execve, __NR_execveat, __NR_exit, __NR_exit_group,
 };
-/* Calls that create or change files without any other notified call.
- * With --upper they must reach the core, so that the base stays
- * unchanged; without it the kernel performs them unseen. */
+/* Calls that create or change files without any other notified call,
+ * and getcwd. With --upper they must reach the core, so that the base
+ * stays unchanged and the cwd is reported on the merged view; without
+ * it the kernel performs them unseen. */
 static const int layered_calls[] = {
 #ifdef __NR_symlink
 	__NR_symlink,
@@ -95,7 +96,7 @@ static const int layered_calls[] = {
 #ifdef __NR_mknod
 	__NR_mknod,
 #endif
-	__NR_symlinkat, __NR_linkat, __NR_mknodat, __NR_truncate,
+	__NR_symlinkat, __NR_linkat, __NR_mknodat, __NR_truncate, __NR_getcwd,
 	__NR_setxattr, __NR_lsetxattr, __NR_getxattr, __NR_lgetxattr,
 	__NR_listxattr, __NR_llistxattr, __NR_removexattr, __NR_lremovexattr,
 };

@@ -612,6 +612,25 @@ static bool needs_valid_id(const struct file_call *f, const struct resolved *r,
 	}
 }
 
+/*
+ * Performs chdir on the merged view: an error the kernel would return,
+ * the kernel's own chdir when the tracee's path reaches the same
+ * directory (INT64_MIN), or a restart of the call with the host path of
+ * the directory in its layer (LAYERED_PERFORM, the call is answered).
+ */
+static int64_t layered_chdir(struct call *c, const struct resolved *r,
+			     const char *path)
+{
+	char host[PATH_MAX];
+	int rc = layered_host_target(r, path, true, host, sizeof(host));
+
+	if (rc < 0)
+		return rc;
+	if (rc == 0 || !exec_trace_begin(c, NULL, host, 0))
+		return INT64_MIN;
+	return LAYERED_PERFORM;
+}
+
 static void handle_paths(struct call *c, const struct file_call *f,
 			 char *path, char *path2)
 {
@@ -631,6 +650,10 @@ static void handle_paths(struct call *c, const struct file_call *f,
 		/* NOTE: another thread's call between this drop and the
 		 * kernel's chdir can cache the old cwd again. */
 		proc_drop_cwd(c->proc);
+		if (overlay.enabled && !r.kernel_only && r.vpath[0])
+			result = layered_chdir(c, &r, path);
+	} else if (overlay.enabled && f->op == OP_READLINK && r.kernel_only) {
+		result = layered_proc_readlink(c, f, r.abspath);
 	} else if (!r.kernel_only && !(two && r2.kernel_only) &&
 		   (!needs_valid_id(f, &r, two ? &r2 : NULL) ||
 		    call_still_valid(c))) {
@@ -638,7 +661,9 @@ static void handle_paths(struct call *c, const struct file_call *f,
 	}
 	/* A result the caller never received is not recorded, as when the
 	 * id check fails. */
-	if (result == INT64_MIN)
+	if (result == LAYERED_PERFORM)
+		result = INT64_MIN; /* restarted with a host path, by ptrace */
+	else if (result == INT64_MIN)
 		call_continue(c);
 	else if (!call_return(c, result))
 		result = INT64_MIN;
@@ -776,6 +801,27 @@ static bool handle_layered_xattr(struct call *c)
 	}
 }
 
+/* Handles, with --upper, getcwd and the chdir that the ptrace step
+ * restarted with a host path. Returns false for other calls. */
+static bool handle_layered_state(struct call *c)
+{
+	int64_t result;
+
+	if (c->req->data.nr == __NR_chdir && exec_trace_owns(c->tid)) {
+		proc_drop_cwd(c->proc);
+		call_continue(c);
+		return true;
+	}
+	if (c->req->data.nr != __NR_getcwd)
+		return handle_layered_xattr(c);
+	result = layered_getcwd(c);
+	if (result == INT64_MIN)
+		call_continue(c);
+	else
+		call_return(c, result);
+	return true;
+}
+
 /* Returns true when the call was a file call. */
 bool handle_file(struct call *c)
 {
@@ -783,7 +829,7 @@ bool handle_file(struct call *c)
 	struct file_call f = { 0 };
 	int nr = c->req->data.nr;
 
-	if (overlay.enabled && handle_layered_xattr(c))
+	if (overlay.enabled && handle_layered_state(c))
 		return true;
 	if (!decode_legacy(nr, c->req->data.args, &f) &&
 	    !decode_at(nr, c->req->data.args, &f))

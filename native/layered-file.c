@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -515,6 +516,100 @@ void layered_fd_target(char *link, size_t size, int *layer)
 		return;
 	snprintf(link, size, "%s", found.host);
 	*layer = (int)found.layer;
+}
+
+/*
+ * Resolves the program of an exec or the directory of a chdir on the
+ * merged view and writes its host path into host. Returns 1 when the
+ * kernel must be given host because the tracee's own path does not reach
+ * the same file, 0 when it does, or -errno.
+ */
+int layered_host_target(const struct resolved *r, const char *path,
+			bool want_dir, char *host, size_t size)
+{
+	struct stat seen, wanted;
+	int rc = resolve_existing(r->vpath, false, &found);
+
+	if (rc != 0)
+		return rc;
+	if (want_dir && found.type != INDEX_DIRECTORY)
+		return -ENOTDIR;
+	if (snprintf(host, size, "%s", found.host) >= (int)size)
+		return -ENAMETOOLONG;
+	if (stat(found.host, &wanted) != 0)
+		return -errno;
+	if (fstatat(r->dirfd, path, &seen, 0) == 0 &&
+	    seen.st_dev == wanted.st_dev && seen.st_ino == wanted.st_ino)
+		return 0;
+	return 1;
+}
+
+/* Reads a /proc magic link of the tracee (exe, cwd, root or fd/N) and
+ * maps a target in a layer to its merged path. Returns the length or
+ * -errno, or INT64_MIN when abspath is no such link. */
+int64_t layered_proc_readlink(struct call *c, const struct file_call *f,
+			      const char *abspath)
+{
+	char link[PATH_MAX], target[PATH_MAX], merged[PATH_MAX];
+	const char *rest, *name;
+	size_t len;
+	ssize_t n;
+
+	if (strncmp(abspath, "/proc/self/", 11) == 0) {
+		rest = abspath + 10;
+		snprintf(link, sizeof(link), "/proc/%d%s", (int)c->proc->tgid, rest);
+	} else if (strncmp(abspath, "/proc/thread-self/", 18) == 0) {
+		rest = abspath + 17;
+		snprintf(link, sizeof(link), "/proc/%d/task/%d%s",
+			 (int)c->proc->tgid, (int)c->tid, rest);
+	} else {
+		snprintf(link, sizeof(link), "%s", abspath);
+	}
+	name = strrchr(link, '/') + 1;
+	if (strcmp(name, "exe") != 0 && strcmp(name, "cwd") != 0 &&
+	    strcmp(name, "root") != 0 &&
+	    !(name - link >= 4 && strncmp(name - 4, "/fd/", 4) == 0))
+		return INT64_MIN;
+	if ((int)f->size <= 0)
+		return -EINVAL;
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	if (layered_virtual_path(target, merged, sizeof(merged)))
+		snprintf(target, sizeof(target), "%s", merged);
+	len = strlen(target);
+	if (len > f->size)
+		len = f->size;
+	if (tracee_write(c->tid, f->buf, target, len) != (ssize_t)len)
+		return -EFAULT;
+	return (int64_t)len;
+}
+
+/* Performs getcwd(buf, size) with the merged path of the tracee's cwd. */
+int64_t layered_getcwd(struct call *c)
+{
+	char link[64], host[PATH_MAX], merged[PATH_MAX];
+	uint64_t buf = c->req->data.args[0], size = c->req->data.args[1];
+	size_t len;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/cwd", (int)c->tid);
+	n = readlink(link, host, sizeof(host) - 1);
+	if (n < 0)
+		return INT64_MIN;
+	host[n] = '\0';
+	if (layered_virtual_path(host, merged, sizeof(merged)))
+		snprintf(host, sizeof(host), "%s", merged);
+	/* The kernel reports a cwd outside the root as unreachable. */
+	if (host[0] != '/')
+		return -ENOENT;
+	len = strlen(host) + 1;
+	if (size < len)
+		return -ERANGE;
+	if (tracee_write(c->tid, buf, host, len) != (ssize_t)len)
+		return -EFAULT;
+	return (int64_t)len;
 }
 
 /*

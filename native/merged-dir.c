@@ -171,3 +171,11 @@ void merged_dir_cleanup(void)
 		return;
 	nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+/* Maps a host path inside a layer or a synthetic directory to its merged
+ * path. Returns false for a path outside both. */
+bool layered_virtual_path(const char *host, char *out, size_t size)
+{
+	return merged_dir_virtual_path(host, out, size) ||
+	       overlay_virtual_path(host, out, size);
+}

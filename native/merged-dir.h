@@ -12,5 +12,6 @@ int merged_dir_setup(const char *buffer_dir);
 int merged_dir_open(const char *path, char *out, size_t size);
 bool merged_dir_virtual_path(const char *host, char *out, size_t size);
 void merged_dir_cleanup(void);
+bool layered_virtual_path(const char *host, char *out, size_t size);
 
 #endif

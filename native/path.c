@@ -108,10 +108,7 @@ static void to_virtual(char *dir, size_t size)
 {
 	char merged[PATH_MAX];
 
-	if (!overlay.enabled)
-		return;
-	if (merged_dir_virtual_path(dir, merged, sizeof(merged)) ||
-	    overlay_virtual_path(dir, merged, sizeof(merged)))
+	if (overlay.enabled && layered_virtual_path(dir, merged, sizeof(merged)))
 		snprintf(dir, size, "%s", merged);
 }
 

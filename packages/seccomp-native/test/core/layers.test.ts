@@ -236,3 +236,73 @@ describe("merged directory listings", () => {
     expect(snapshot(layers.project)).toEqual(before);
   });
 });
+
+describe("cwd and exec in upper layers", () => {
+  test("cd into an upper-only directory", async () => {
+    write(layers.parents[0]!, "only/in/p1/file.txt", "p1\n");
+    finishIndex();
+    const run = await runLayered("cd only/in/p1 && pwd && /bin/pwd && cat file.txt && readlink /proc/self/cwd");
+    const dir = join(layers.project, "only/in/p1");
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toBe(`${dir}\n${dir}\np1\n${dir}\n`);
+  });
+
+  test("script runs a parent-built program", async () => {
+    const source = join(makeTempDir("uwrx-layers-src-"), "hello.c");
+    writeFileSync(source, '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n');
+    mkdirSync(join(layers.parents[0]!, layers.project, "bin"), { recursive: true });
+    execFileSync("gcc", ["-o", join(layers.parents[0]!, layers.project, "bin/hello"), source]);
+    write(layers.parents[1]!, "run.sh", "#!/bin/sh\n./bin/hello\nreadlink /proc/self/exe\n");
+    execFileSync("chmod", ["+x", join(layers.parents[1]!, layers.project, "run.sh")]);
+    finishIndex();
+    const run = await runLayered("./run.sh && ./bin/hello");
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toBe("hello\n/usr/bin/readlink\nhello\n");
+  });
+
+  test("gcc -o then run the result", async () => {
+    write(layers.parents[1]!, "main.c", '#include <stdio.h>\nint main(void) { puts("built"); return 0; }\n');
+    finishIndex();
+    const run = await runLayered("gcc -o main main.c && ./main");
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toBe("built\n");
+    expect(lstatSync(inUpper("main")).size).toBeGreaterThan(0);
+    expect(readdirSync(layers.project)).toEqual([]);
+  });
+
+  test("upper-only program under --seed", async () => {
+    write(layers.parents[1]!, "main.c", '#include <stdio.h>\nint main(void) { puts("seeded"); return 0; }\n');
+    finishIndex();
+    const seed = ["--seed", "2".repeat(64), "--parent-layers", "2"];
+    const run = await runLayered("gcc -o main main.c && ./main", seed);
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toBe("seeded\n");
+  });
+
+  test("program reads its own exe path", async () => {
+    write(layers.parents[1]!, "self.c",
+      '#include <stdio.h>\n#include <unistd.h>\nint main(void) { char b[4096]; ssize_t n = readlink("/proc/self/exe", b, sizeof b - 1); b[n] = 0; puts(b); return 0; }\n');
+    finishIndex();
+    const run = await runLayered("gcc -o self self.c && ./self");
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toBe(`${join(layers.project, "self")}\n`);
+  });
+
+  test("git commit in an upper-only directory", async () => {
+    finishIndex();
+    const before = snapshot(layers.project);
+    const run = await runLayered(
+      [
+        "mkdir repo && cd repo && git init -q",
+        "echo content > file.txt && git add file.txt",
+        "git -c user.name=t -c user.email=t@example.com commit -q -m first",
+        "git log --format=%s && git status --short",
+      ].join(" && "),
+    );
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toBe("first\n");
+    expect(existsSync(inUpper("repo/.git/HEAD"))).toBe(true);
+    expect(snapshot(layers.project)).toEqual(before);
+  });
+});
+
