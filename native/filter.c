@@ -97,6 +97,7 @@ static const int layered_calls[] = {
 	__NR_mknod,
 #endif
 	__NR_symlinkat, __NR_linkat, __NR_mknodat, __NR_truncate, __NR_getcwd,
+	__NR_fchmod, __NR_fchown, __NR_ftruncate,
 	__NR_setxattr, __NR_lsetxattr, __NR_getxattr, __NR_lgetxattr,
 	__NR_listxattr, __NR_llistxattr, __NR_removexattr, __NR_lremovexattr,
 };

@@ -801,8 +801,9 @@ static bool handle_layered_xattr(struct call *c)
 	}
 }
 
-/* Handles, with --upper, getcwd and the chdir that the ptrace step
- * restarted with a host path. Returns false for other calls. */
+/* Handles, with --upper, getcwd, the calls that change a file through
+ * an fd, and the chdir that the ptrace step restarted with a host path.
+ * Returns false for other calls. */
 static bool handle_layered_state(struct call *c)
 {
 	int64_t result;
@@ -812,9 +813,18 @@ static bool handle_layered_state(struct call *c)
 		call_continue(c);
 		return true;
 	}
-	if (c->req->data.nr != __NR_getcwd)
+	switch (c->req->data.nr) {
+	case __NR_getcwd:
+		result = layered_getcwd(c);
+		break;
+	case __NR_fchmod:
+	case __NR_fchown:
+	case __NR_ftruncate:
+		result = layered_fd_change(c);
+		break;
+	default:
 		return handle_layered_xattr(c);
-	result = layered_getcwd(c);
+	}
 	if (result == INT64_MIN)
 		call_continue(c);
 	else

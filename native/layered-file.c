@@ -586,6 +586,36 @@ int64_t layered_proc_readlink(struct call *c, const struct file_call *f,
 	return (int64_t)len;
 }
 
+/*
+ * Returns -EROFS for fchmod, fchown or ftruncate on an fd of a file of
+ * the base or a parent layer, which a read-only open gives the tracee
+ * without a copy-up, or INT64_MIN to let the kernel act on any other fd.
+ */
+int64_t layered_fd_change(struct call *c)
+{
+	char link[64], target[PATH_MAX];
+	struct stat by_fd, by_path;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)c->tid,
+		 (int)c->req->data.args[0]);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0 || stat(link, &by_fd) != 0)
+		return INT64_MIN;
+	target[n] = '\0';
+	/* Pipes, sockets and memfds have no path that reaches their inode. */
+	if (target[0] != '/' || is_kernel_only_dev(by_fd.st_dev) ||
+	    lstat(target, &by_path) != 0 || by_path.st_dev != by_fd.st_dev ||
+	    by_path.st_ino != by_fd.st_ino)
+		return INT64_MIN;
+	/* NOTE: like overlay_virtual_path, this compares paths, so --upper
+	 * must be given without symlinks in it, as /proc reports paths. */
+	if (strncmp(target, overlay.upper, strlen(overlay.upper)) == 0 &&
+	    target[strlen(overlay.upper)] == '/')
+		return INT64_MIN;
+	return -EROFS;
+}
+
 /* Performs getcwd(buf, size) with the merged path of the tracee's cwd. */
 int64_t layered_getcwd(struct call *c)
 {

@@ -306,3 +306,18 @@ describe("cwd and exec in upper layers", () => {
   });
 });
 
+describe("fd changes", () => {
+  test("fchmod of a base file fails", async () => {
+    writeFileSync(join(layers.project, "base.txt"), "base\n");
+    write(layers.parents[0]!, "fchmod.c",
+      '#include <errno.h>\n#include <fcntl.h>\n#include <stdio.h>\n#include <string.h>\n#include <sys/stat.h>\nint main(int argc, char **argv) { int fd = open(argv[1], O_RDONLY); int rc = fchmod(fd, 0600); printf("%d %s\\n", rc, rc ? strerror(errno) : "ok"); return 0; }\n');
+    finishIndex();
+    const before = snapshot(layers.project);
+    const run = await runLayered("gcc -o fchmod fchmod.c && echo new > new.txt && ./fchmod base.txt && ./fchmod new.txt");
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toBe("-1 Read-only file system\n0 ok\n");
+    expect(lstatSync(inUpper("new.txt")).mode & 0o777).toBe(0o600);
+    expect(snapshot(layers.project)).toEqual(before);
+  });
+});
+
