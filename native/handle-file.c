@@ -206,6 +206,7 @@ static bool decode_at(int nr, const __u64 *a, struct file_call *f)
 		return true;
 	case __NR_openat2:
 		*f = (struct file_call){ .name = EV_OPENAT2, .op = OP_OPENAT2, .dirfd = dirfd, .path_addr = a[1] };
+		f->buf = a[2]; /* struct open_how */
 		return true;
 	case __NR_newfstatat:
 		*f = (struct file_call){ .name = EV_NEWFSTATAT, .op = OP_STAT, .dirfd = dirfd, .path_addr = a[1] };
@@ -312,20 +313,19 @@ enum open_probe {
  * most opens of a build fail so.
  */
 static int probe_open_target(const struct resolved *r, const char *path,
-			     uint64_t flags)
+			     uint64_t flags, struct stat *st)
 {
 	int at_flags = (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0;
-	struct stat st;
 
-	if (fstatat(r->dirfd, path, &st, at_flags) != 0)
+	if (fstatat(r->dirfd, path, st, at_flags) != 0)
 		return errno == ENOENT && !(flags & O_CREAT) ? -ENOENT : PROBE_CORE_OPENS;
-	if (is_kernel_only_dev(st.st_dev))
+	if (is_kernel_only_dev(st->st_dev))
 		return PROBE_KERNEL_OPENS;
-	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+	if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode))
 		return PROBE_FOUND;
 	/* O_NOFOLLOW on a symlink fails with ELOOP, or opens the link
 	 * itself with O_PATH; neither touches a device. */
-	return (flags & O_NOFOLLOW) && S_ISLNK(st.st_mode) ? PROBE_CORE_OPENS : PROBE_KERNEL_OPENS;
+	return (flags & O_NOFOLLOW) && S_ISLNK(st->st_mode) ? PROBE_CORE_OPENS : PROBE_KERNEL_OPENS;
 }
 
 /* TODO: return true once layered filesystems (--upper) exist. A
@@ -353,11 +353,12 @@ static int64_t perform_open(struct call *c, const struct resolved *r,
 	struct stat st;
 	int fd, err, tracee_fd, probe;
 
-	probe = probe_open_target(r, path, f->flags);
+	probe = probe_open_target(r, path, f->flags, &st);
 	if (probe < 0)
 		return probe;
+	/* Under --seed a symlink to /dev/urandom is served like the device. */
 	if (probe == PROBE_KERNEL_OPENS)
-		return INT64_MIN;
+		return det_open_random_source(c, r, path, f->flags, &st);
 	/* Injecting an fd with ADDFD_FLAG_SEND wakes the caller without the
 	 * listener's same-CPU wake-up, so an open answered that way costs
 	 * about 60 us where CONTINUE costs a few. Without layers the kernel
@@ -630,6 +631,20 @@ static bool needs_valid_id(const struct file_call *f, const struct resolved *r,
 	}
 }
 
+/* Serves, under --seed, an open of a random source that the core does not
+ * perform otherwise: a path under /dev or /proc, or any openat2. Returns
+ * the result, or INT64_MIN when the path is no random source. */
+static int64_t perform_random_open(struct call *c, const struct file_call *f,
+				   const char *path, const struct resolved *r)
+{
+	uint64_t flags = f->flags;
+
+	if (f->op == OP_OPENAT2 &&
+	    tracee_read(c->tid, f->buf, &flags, sizeof(flags)) != (ssize_t)sizeof(flags))
+		return INT64_MIN;
+	return det_open_random_source(c, r, path, flags, NULL);
+}
+
 static void handle_paths(struct call *c, const struct file_call *f,
 			 char *path, char *path2)
 {
@@ -649,6 +664,10 @@ static void handle_paths(struct call *c, const struct file_call *f,
 		/* NOTE: another thread's call between this drop and the
 		 * kernel's chdir can cache the old cwd again. */
 		proc_drop_cwd(c->proc);
+	} else if (determinism.enabled &&
+		   ((f->op == OP_OPEN && r.kernel_only) || f->op == OP_OPENAT2) &&
+		   (result = perform_random_open(c, f, path, &r)) != INT64_MIN) {
+		/* Served from the seeded stream. */
 	} else if (!r.kernel_only && !(two && r2.kernel_only) &&
 		   (!needs_valid_id(f, &r, two ? &r2 : NULL) ||
 		    call_still_valid(c))) {
