@@ -270,6 +270,10 @@ async function superviseAttempt(
   await finishTrace(collector, bufferDir, output);
   await writeStatus(attempt, result);
   await removeBufferDir(bufferDir);
+  const cpu = process.cpuUsage();
+  log.debug(
+    `uwrx itself used ${Math.round(cpu.user / 1000)} ms user and ${Math.round(cpu.system / 1000)} ms system CPU`,
+  );
   return report(attempt, command, result);
 }
 
