@@ -183,6 +183,7 @@ enum annotation_name {
 	AN_ABSPATH2_BASE64,
 	AN_ARGV_BASE64,
 	AN_SENT_BY,
+	AN_FOUND,
 	AN_COUNT
 };
 

@@ -1,13 +1,14 @@
 /*
  * Deterministic runs: with --seed, every process draws getrandom,
  * /dev/urandom and /dev/random bytes from seeds derived by its position
- * in the tree (the @uwrx/prng algorithm) and clock reads return virtual
- * time. File timestamps follow the rule in file-times.c.
+ * in the tree (the @uwrx/prng algorithm) and wall-clock reads return
+ * virtual time. File timestamps follow the rule in file-times.c.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
@@ -32,13 +35,14 @@ struct determinism determinism = {
 
 /* Bytes behind an fd that stands for /dev/urandom or /dev/random. */
 #define URANDOM_FILE_BYTES (1u << 20)
+/* A UUID file: 36 characters and a newline. */
+#define UUID_FILE_BYTES 37
+/* The root seed's child index whose stream gives the run's boot_id. */
+#define BOOT_ID_CHILD_INDEX (1ull << 63)
 /* getrandom returns at most this many bytes per call, as the kernel does
  * for the urandom source (getrandom(2)). */
 #define GETRANDOM_MAX_BYTES 33554431u
 #define FILL_CHUNK_BYTES (64u << 10)
-/* Virtual CLOCK_MONOTONIC and CLOCK_BOOTTIME at the start: 1000 s, so
- * that no program sees a boot time of zero. */
-#define MONOTONIC_BASE_NS (1000ull * 1000000000ull)
 /* CLOCK_TAI is ahead of UTC by 37 s since 2017 (IERS Bulletin C). */
 #define TAI_OFFSET_NS (37ull * 1000000000ull)
 
@@ -391,13 +395,23 @@ static void handle_getrandom(struct call *c)
 		record_random(c, EV_GETRANDOM, NULL, result);
 }
 
+/* Returns a new read-only open description, at offset 0, of the memfd. */
+static int reopen_read_only(int memfd)
+{
+	char self[64];
+	int fd;
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", memfd);
+	fd = open(self, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 /* Returns a read-only fd of a memfd that contains URANDOM_FILE_BYTES of the
  * caller's stream, or -errno. */
 static int make_urandom_file(struct call *c)
 {
 	static uint8_t chunk[FILL_CHUNK_BYTES];
-	char self[64];
-	int memfd, fd, rc;
+	int memfd, rc;
 
 	memfd = memfd_create("uwrx-urandom", MFD_CLOEXEC);
 	if (memfd < 0)
@@ -411,90 +425,205 @@ static int make_urandom_file(struct call *c)
 			return rc;
 		}
 	}
-	/* A new open description is read-only and starts at offset 0. */
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", memfd);
-	fd = open(self, O_RDONLY | O_CLOEXEC);
-	rc = fd < 0 ? -errno : fd;
+	rc = reopen_read_only(memfd);
 	close(memfd);
 	return rc;
 }
 
-/*
- * Serves an open of /dev/urandom or /dev/random with a memfd of the
- * caller's stream, injected as the call's result.
- * NOTE: the file contains URANDOM_FILE_BYTES (1 MiB), so reads past that
- * return end of file where the device never does. A program that reads
- * more from one fd sees a short read.
- */
-static void serve_urandom_open(struct call *c, const char *path, int flags)
+/* Formats 16 random bytes as a version 4 UUID and a newline, as the
+ * kernel's generate_random_uuid and proc_do_uuid do. */
+static void format_uuid(uint8_t bytes[16], char out[UUID_FILE_BYTES + 1])
 {
-	struct seccomp_notif_addfd addfd = { 0 };
-	int fd = make_urandom_file(c);
-	int64_t result;
+	static const char digits[] = "0123456789abcdef";
+	size_t pos = 0;
 
-	if (fd < 0) {
-		result = fd;
-		if (!call_return(c, result))
-			return;
-	} else {
-		addfd.id = c->req->id;
-		addfd.flags = SECCOMP_ADDFD_FLAG_SEND;
-		addfd.srcfd = (uint32_t)fd;
-		addfd.newfd_flags = (flags & O_CLOEXEC) ? O_CLOEXEC : 0;
-		result = ioctl(c->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
-		if (result < 0)
-			result = -errno;
-		close(fd);
-		c->answered = true;
-		if (result < 0)
-			return;
+	bytes[6] = (uint8_t)((bytes[6] & 0x0f) | 0x40); /* version 4 */
+	bytes[8] = (uint8_t)((bytes[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	for (size_t i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[pos++] = '-';
+		out[pos++] = digits[bytes[i] >> 4];
+		out[pos++] = digits[bytes[i] & 15];
 	}
-	record_random(c, EV_URANDOM, path, result < 0 ? result : URANDOM_FILE_BYTES);
+	out[pos++] = '\n';
+	out[pos] = '\0';
 }
 
-/* Returns true when the call opens /dev/urandom or /dev/random for
- * reading and was served.
- * NOTE: only these absolute paths are matched; a relative path, a
- * symlink or a device node elsewhere reaches the real device. */
-static bool handle_random_open(struct call *c)
+/* Fills bytes for the run's boot_id: the start of the stream of a child
+ * index of the root seed that no process reaches (children count from
+ * 1, unmatched ones from 2^62). */
+static int fill_boot_id(uint8_t bytes[16])
 {
-	const __u64 *args = c->req->data.args;
-	int nr = c->req->data.nr;
-	uint64_t path_addr, flags;
-	char path[32];
+	uint8_t seed[PRNG_SEED_BYTES];
+	struct prng_stream stream;
 
-	if (nr == __NR_openat) {
-		path_addr = args[1];
-		flags = args[2];
-	} else if (nr == __NR_openat2) {
-		path_addr = args[1];
-		if (tracee_read(c->tid, args[2], &flags, sizeof(flags)) != (ssize_t)sizeof(flags))
-			return false;
-#ifdef __NR_open
-	} else if (nr == __NR_open) {
-		path_addr = args[0];
-		flags = args[1];
-#endif
-	} else {
+	prng_derive_child(determinism.root_seed, BOOT_ID_CHILD_INDEX, seed);
+	prng_stream_init(&stream, seed);
+	return prng_stream_fill(&stream, bytes, 16) < 0 ? -EIO : 0;
+}
+
+/* Returns a read-only fd of a memfd that contains a UUID file of the
+ * source, or -errno. */
+static int make_uuid_file(struct call *c, enum random_source source)
+{
+	uint8_t bytes[16];
+	char text[UUID_FILE_BYTES + 1];
+	int memfd, rc;
+
+	if (source == RANDOM_SOURCE_BOOT_ID)
+		rc = fill_boot_id(bytes);
+	else
+		rc = fill_from_thread(c, bytes, sizeof(bytes));
+	if (rc < 0)
+		return rc;
+	format_uuid(bytes, text);
+	memfd = memfd_create("uwrx-uuid", MFD_CLOEXEC);
+	if (memfd < 0)
+		return -errno;
+	if (write(memfd, text, UUID_FILE_BYTES) != UUID_FILE_BYTES)
+		rc = -EIO;
+	else
+		rc = reopen_read_only(memfd);
+	close(memfd);
+	return rc;
+}
+
+/* Injects fd as the call's result and closes it. Returns the tracee's fd
+ * or -errno. */
+static int64_t inject_fd(struct call *c, int fd, uint64_t flags)
+{
+	struct seccomp_notif_addfd addfd = { 0 };
+	int64_t result;
+
+	addfd.id = c->req->id;
+	addfd.flags = SECCOMP_ADDFD_FLAG_SEND;
+	addfd.srcfd = (uint32_t)fd;
+	addfd.newfd_flags = (flags & O_CLOEXEC) ? O_CLOEXEC : 0;
+	result = ioctl(c->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
+	if (result < 0)
+		result = -errno;
+	close(fd);
+	c->answered = true;
+	return result;
+}
+
+/* Stats the target of a path under /dev without following magic links:
+ * /dev/stdin leads to /proc/self/fd/0, which the core would resolve to
+ * its own fd. */
+static bool stat_dev_path(const struct resolved *r, const char *path,
+			  uint64_t flags, struct stat *st)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC | (flags & O_NOFOLLOW),
+				.resolve = RESOLVE_NO_MAGICLINKS };
+	int fd = (int)syscall(SYS_openat2, r->dirfd, path, &how, sizeof(how));
+	bool ok;
+
+	if (fd < 0)
 		return false;
-	}
+	ok = fstat(fd, st) == 0;
+	close(fd);
+	return ok;
+}
+
+static bool has_prefix_dir(const char *path, const char *dir)
+{
+	size_t len = strlen(dir);
+
+	return strncmp(path, dir, len) == 0 && path[len] == '/';
+}
+
+/*
+ * Returns the random source that a read-only open of path reads: the
+ * character devices 1:9 (urandom) and 1:8 (random) under any name, or the
+ * kernel's UUID files. st is the core's stat of the target, or NULL when
+ * it made none (paths under /proc, /dev and /sys).
+ * NOTE: the UUID files are matched by their absolute path, so a symlink
+ * to them reaches the kernel.
+ */
+static enum random_source random_source_of(const struct resolved *r,
+					   const char *path, uint64_t flags,
+					   const struct stat *st)
+{
+	struct stat dev_st;
+
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_PATH))
-		return false;
-	if (tracee_read_string(c->tid, path_addr, path, sizeof(path)) < 0)
-		return false;
-	if (strcmp(path, "/dev/urandom") != 0 && strcmp(path, "/dev/random") != 0)
-		return false;
-	serve_urandom_open(c, path, (int)flags);
-	return true;
+		return RANDOM_SOURCE_NONE;
+	if (strcmp(r->abspath, "/proc/sys/kernel/random/uuid") == 0)
+		return RANDOM_SOURCE_UUID;
+	if (strcmp(r->abspath, "/proc/sys/kernel/random/boot_id") == 0)
+		return RANDOM_SOURCE_BOOT_ID;
+	if (!st && has_prefix_dir(r->abspath, "/dev") &&
+	    stat_dev_path(r, path, flags, &dev_st))
+		st = &dev_st;
+	if (!st || !S_ISCHR(st->st_mode) || major(st->st_rdev) != 1)
+		return RANDOM_SOURCE_NONE;
+	if (minor(st->st_rdev) == 9)
+		return RANDOM_SOURCE_URANDOM;
+	if (minor(st->st_rdev) == 8)
+		return RANDOM_SOURCE_RANDOM;
+	return RANDOM_SOURCE_NONE;
+}
+
+/*
+ * Serves, under --seed, an open of a random source from the caller's
+ * stream (the run's seed for boot_id): a memfd with the file's contents,
+ * injected as the call's result. Returns the tracee's fd or -errno, or
+ * INT64_MIN when path is no random source.
+ * NOTE: a urandom file contains URANDOM_FILE_BYTES (1 MiB), so reads past
+ * that return end of file where the device never does. A program that
+ * reads more from one fd gets a short read.
+ */
+int64_t det_open_random_source(struct call *c, const struct resolved *r,
+			       const char *path, uint64_t flags,
+			       const struct stat *st)
+{
+	static const char *const device_names[] = {
+		[RANDOM_SOURCE_URANDOM] = "/dev/urandom",
+		[RANDOM_SOURCE_RANDOM] = "/dev/random",
+	};
+	enum random_source source;
+	int64_t result;
+	int fd;
+
+	if (!determinism.enabled || !c->proc->det)
+		return INT64_MIN;
+	source = random_source_of(r, path, flags, st);
+	if (source == RANDOM_SOURCE_NONE)
+		return INT64_MIN;
+
+	if (source == RANDOM_SOURCE_URANDOM || source == RANDOM_SOURCE_RANDOM)
+		fd = make_urandom_file(c);
+	else
+		fd = make_uuid_file(c, source);
+	if (fd < 0)
+		return fd;
+	result = inject_fd(c, fd, flags);
+	if (result < 0)
+		return result;
+
+	if (source == RANDOM_SOURCE_UUID)
+		record_random(c, EV_UUID, r->abspath, UUID_FILE_BYTES);
+	else if (source == RANDOM_SOURCE_BOOT_ID)
+		record_random(c, EV_BOOT_ID, r->abspath, UUID_FILE_BYTES);
+	else
+		record_random(c, EV_URANDOM, device_names[source], URANDOM_FILE_BYTES);
+	return result;
 }
 
 /* ---- time ---- */
 
-enum clock_kind { CLOCK_KIND_KERNEL, CLOCK_KIND_REAL, CLOCK_KIND_TAI, CLOCK_KIND_MONOTONIC };
+enum clock_kind { CLOCK_KIND_KERNEL, CLOCK_KIND_REAL, CLOCK_KIND_TAI };
 
-/* CPU-time clocks and clocks of other processes stay with the kernel:
- * they measure work, not wall time, and a frozen CPU clock would hang a
- * program that waits for it to move. */
+/*
+ * Only wall-clock time is virtual. Monotonic, boot-time and CPU-time
+ * clocks stay with the kernel, because programs compute deadlines from
+ * them and wait on the kernel's clock: a virtual CLOCK_MONOTONIC made
+ * Python's time.sleep (clock_nanosleep with TIMER_ABSTIME) return at once
+ * and left libuv timers waiting forever. The filter allows clock_gettime
+ * of those clocks without a notification (filter.c lists the same ids).
+ * NOTE: clock_nanosleep and timers on CLOCK_REALTIME with an absolute
+ * deadline computed from the virtual clock still wait on the real clock.
+ */
 static enum clock_kind clock_kind_of(int64_t id)
 {
 	switch (id) {
@@ -504,12 +633,6 @@ static enum clock_kind clock_kind_of(int64_t id)
 		return CLOCK_KIND_REAL;
 	case CLOCK_TAI:
 		return CLOCK_KIND_TAI;
-	case CLOCK_MONOTONIC:
-	case CLOCK_MONOTONIC_RAW:
-	case CLOCK_MONOTONIC_COARSE:
-	case CLOCK_BOOTTIME:
-	case CLOCK_BOOTTIME_ALARM:
-		return CLOCK_KIND_MONOTONIC;
 	default:
 		return CLOCK_KIND_KERNEL;
 	}
@@ -522,14 +645,9 @@ static uint64_t next_virtual_ns(struct process *p, enum clock_kind kind)
 	uint64_t reads = p->det->time_reads++;
 	uint64_t advance = determinism.time == TIME_ADVANCING ? determinism.time_step_ns * reads : 0;
 
-	switch (kind) {
-	case CLOCK_KIND_MONOTONIC:
-		return MONOTONIC_BASE_NS + advance;
-	case CLOCK_KIND_TAI:
+	if (kind == CLOCK_KIND_TAI)
 		return determinism.start_time_ns + TAI_OFFSET_NS + advance;
-	default:
-		return determinism.start_time_ns + advance;
-	}
+	return determinism.start_time_ns + advance;
 }
 
 static int64_t write_timespec(struct call *c, uint64_t addr, uint64_t ns)
@@ -602,7 +720,7 @@ bool det_handle_call(struct call *c)
 		handle_getrandom(c);
 		return true;
 	}
-	return handle_time_call(c) || handle_random_open(c);
+	return handle_time_call(c);
 }
 
 /* Lists the calls that the filter must notify for determinism. */
@@ -617,9 +735,9 @@ size_t det_notified_calls(int *out, size_t max)
 	/* fstat reports file times, which the core rewrites. */
 	out[n++] = __NR_fstat;
 #endif
+	/* clock_gettime is notified by clock id; see filter.c. */
 	if (determinism.time == TIME_REAL)
 		return n;
-	out[n++] = __NR_clock_gettime;
 	out[n++] = __NR_gettimeofday;
 #ifdef __NR_time
 	out[n++] = __NR_time;

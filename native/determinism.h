@@ -67,7 +67,20 @@ void det_thread_removed(struct thread *t);
 void det_process_freed(struct process *p);
 void det_exec_committed(struct process *p, struct thread *leader);
 
+enum random_source {
+	RANDOM_SOURCE_NONE,
+	RANDOM_SOURCE_URANDOM,
+	RANDOM_SOURCE_RANDOM,
+	RANDOM_SOURCE_UUID,    /* /proc/sys/kernel/random/uuid */
+	RANDOM_SOURCE_BOOT_ID, /* /proc/sys/kernel/random/boot_id */
+};
+
+struct resolved;
+
 bool det_handle_call(struct call *c);
+int64_t det_open_random_source(struct call *c, const struct resolved *r,
+			       const char *path, uint64_t flags,
+			       const struct stat *st);
 size_t det_notified_calls(int *out, size_t max);
 void det_child_setup(void);
 

@@ -9,9 +9,10 @@
  * Under --seed the core also patches the new image of every exec. The exec stop is the
  * only moment at which the new image exists and none of its instructions
  * have run, so the core writes AT_RANDOM there (static binaries read it
- * before their first syscall) and hides the vDSO by turning the
- * AT_SYSINFO_EHDR auxv entry into AT_IGNORE, so that libc makes real,
- * notified syscalls to read the time.
+ * before their first syscall) and, unless --time real, hides the vDSO by
+ * turning the AT_SYSINFO_EHDR auxv entry into AT_IGNORE, so that libc
+ * makes real syscalls to read the time: the filter notifies the wall
+ * clocks and allows the others.
  *
  * Sequence per exec: PTRACE_SEIZE + PTRACE_INTERRUPT at the notification,
  * which is answered with -ERESTARTNOINTR so the call restarts once the
@@ -257,7 +258,10 @@ static void patch_new_image(pid_t pid, const struct traced_exec *t)
 		if (words[i] == AUXV_AT_RANDOM &&
 		    tracee_write(pid, words[i + 1], t->at_random, PRNG_AT_RANDOM_BYTES) != PRNG_AT_RANDOM_BYTES)
 			log_debug("writing AT_RANDOM of %d failed: %s", (int)pid, strerror(errno));
+		/* With --time real nothing is virtual, so the vDSO keeps
+		 * serving every clock without a syscall. */
 		if (words[i] == AUXV_AT_SYSINFO_EHDR &&
+		    determinism.time != TIME_REAL &&
 		    tracee_write(pid, type_addr, &ignore, sizeof(ignore)) != (ssize_t)sizeof(ignore))
 			log_debug("hiding the vDSO of %d failed: %s", (int)pid, strerror(errno));
 	}

@@ -10,6 +10,7 @@
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -160,6 +161,27 @@ static void emit_output_fd_check(struct sock_filter *prog, size_t *len,
 	emit(prog, len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
 }
 
+/*
+ * Notifies clock_gettime of the wall clocks that determinism.c serves
+ * from virtual time (--seed without --time real) and allows every other
+ * clock id: monotonic, boot-time and CPU-time reads stay real and cost
+ * no notification. The kernel takes the clock id as a 32-bit int, so
+ * only the low half of args[0] counts.
+ */
+static void emit_wall_clock_check(struct sock_filter *prog, size_t *len)
+{
+	static const uint32_t wall_clocks[] = { CLOCK_REALTIME, CLOCK_REALTIME_COARSE, CLOCK_REALTIME_ALARM, CLOCK_TAI };
+	const uint8_t count = sizeof(wall_clocks) / sizeof(wall_clocks[0]);
+
+	/* Skips the id load, the id checks and both returns. */
+	emit(prog, len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clock_gettime, 0, count + 3));
+	emit(prog, len, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])));
+	for (uint8_t i = 0; i < count; i++)
+		emit(prog, len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, wall_clocks[i], count - i, 0));
+	emit(prog, len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	emit(prog, len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
+}
+
 static size_t build_filter(struct sock_filter *prog)
 {
 	size_t len = 0;
@@ -202,6 +224,8 @@ static size_t build_filter(struct sock_filter *prog)
 		emit(prog, &len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)det_calls[i], 0, 1));
 		emit(prog, &len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
 	}
+	if (determinism.enabled && determinism.time != TIME_REAL)
+		emit_wall_clock_check(prog, &len);
 
 	emit_output_fd_check(prog, &len, __NR_sendfile, 0);
 	emit_output_fd_check(prog, &len, __NR_copy_file_range, 2);

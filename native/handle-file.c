@@ -1,8 +1,9 @@
 /*
  * File calls. The trace needs each call's result, including failed
  * lookups, so the core performs the call itself on a directory fd that
- * stands for the caller's cwd or dirfd and returns the result; an opened
- * file is injected with SECCOMP_IOCTL_NOTIF_ADDFD. Paths under /proc,
+ * stands for the caller's cwd or dirfd and returns the result; a file
+ * opened for writing is injected with SECCOMP_IOCTL_NOTIF_ADDFD, and a
+ * read-only open that finds its file is left to the kernel. Paths under /proc,
  * /dev and /sys and files that are neither regular files nor directories
  * are left to the kernel (CONTINUE), recorded without a result.
  */
@@ -186,6 +187,7 @@ static bool decode_at(int nr, const __u64 *a, struct file_call *f)
 		return true;
 	case __NR_openat2:
 		*f = (struct file_call){ .name = EV_OPENAT2, .op = OP_OPENAT2, .dirfd = dirfd, .path_addr = a[1] };
+		f->buf = a[2]; /* struct open_how */
 		return true;
 	case __NR_newfstatat:
 		*f = (struct file_call){ .name = EV_NEWFSTATAT, .op = OP_STAT, .dirfd = dirfd, .path_addr = a[1] };
@@ -283,34 +285,59 @@ static void use_umask(mode_t mask)
  * open would have. */
 #define OPEN_STATUS_FLAGS (O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME)
 
+/* Results of probe_open_target besides -ENOENT. */
+enum open_probe {
+	PROBE_CORE_OPENS,   /* lookup failed otherwise, or O_NOFOLLOW link */
+	PROBE_KERNEL_OPENS, /* a FIFO, device or file under /proc, /dev, /sys */
+	PROBE_FOUND,        /* a regular file or a directory */
+};
+
+/* The kernel opens nothing for the tracee but this result: the core
+ * answered CONTINUE after its probe found a regular file or directory. */
+#define RESULT_FOUND (INT64_MIN + 1)
+
 /*
  * Decides from a stat of the target whether the core may open it: a FIFO
  * or device must not be opened by the core (a FIFO blocks, /dev/tty would
  * become the core's terminal). One fstatat does the work of an O_PATH
- * open, fstat and close. Returns 0 when the core opens, 1 when
- * the kernel must, or -ENOENT when the open would fail with ENOENT. Open
- * and stat walk the path the same way, so the failed lookup is final.
- * gcc's search of the include path makes most opens of a build fail so.
+ * open, fstat and close. Returns an enum open_probe, or -ENOENT when the
+ * open would fail with ENOENT. Open and stat walk the path the same way,
+ * so the failed lookup is final. gcc's search of the include path makes
+ * most opens of a build fail so.
  */
 static int probe_open_target(const struct resolved *r, const char *path,
-			     uint64_t flags)
+			     uint64_t flags, struct stat *st)
 {
 	int at_flags = (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0;
-	struct stat st;
 
-	if (fstatat(r->dirfd, path, &st, at_flags) != 0)
-		return errno == ENOENT && !(flags & O_CREAT) ? -ENOENT : 0;
-	if (is_kernel_only_dev(st.st_dev))
-		return 1;
-	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
-		return 0;
+	if (fstatat(r->dirfd, path, st, at_flags) != 0)
+		return errno == ENOENT && !(flags & O_CREAT) ? -ENOENT : PROBE_CORE_OPENS;
+	if (is_kernel_only_dev(st->st_dev))
+		return PROBE_KERNEL_OPENS;
+	if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode))
+		return PROBE_FOUND;
 	/* O_NOFOLLOW on a symlink fails with ELOOP, or opens the link
 	 * itself with O_PATH; neither touches a device. */
-	return (flags & O_NOFOLLOW) && S_ISLNK(st.st_mode) ? 0 : 1;
+	return (flags & O_NOFOLLOW) && S_ISLNK(st->st_mode) ? PROBE_CORE_OPENS : PROBE_KERNEL_OPENS;
+}
+
+/* With layers, a read-only open must receive the file of the layer that
+ * holds the path, through ADDFD: the kernel would resolve the tracee's
+ * path in the real tree, or from a cwd that is a host path in a layer. */
+static bool layers_active(void)
+{
+	return overlay.enabled;
+}
+
+static bool opens_read_only(uint64_t flags)
+{
+	return !(flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)) &&
+	       (flags & O_TMPFILE) != O_TMPFILE;
 }
 
 /* Performs the open and injects the fd. Returns the tracee's fd or
- * -errno, or INT64_MIN when the kernel must perform the call. */
+ * -errno, or INT64_MIN or RESULT_FOUND when the kernel must perform the
+ * call. */
 static int64_t perform_open(struct call *c, const struct resolved *r,
 			    const char *path, const struct file_call *f)
 {
@@ -319,11 +346,18 @@ static int64_t perform_open(struct call *c, const struct resolved *r,
 	struct stat st;
 	int fd, err, tracee_fd, probe;
 
-	probe = probe_open_target(r, path, f->flags);
+	probe = probe_open_target(r, path, f->flags, &st);
 	if (probe < 0)
 		return probe;
-	if (probe > 0)
-		return INT64_MIN;
+	/* Under --seed a symlink to /dev/urandom is served like the device. */
+	if (probe == PROBE_KERNEL_OPENS)
+		return det_open_random_source(c, r, path, f->flags, &st);
+	/* Injecting an fd with ADDFD_FLAG_SEND wakes the caller without the
+	 * listener's same-CPU wake-up, so an open answered that way costs
+	 * about 60 us where CONTINUE costs a few. Without layers the kernel
+	 * opens the same file the probe found. */
+	if (probe == PROBE_FOUND && !layers_active() && opens_read_only(f->flags))
+		return RESULT_FOUND;
 	/* ADDFD cannot install an O_PATH file (the kernel's fget skips
 	 * them). The kernel opens it, unless the file is in an upper layer,
 	 * where the path the kernel sees is wrong: then a plain read-only
@@ -566,7 +600,9 @@ static void record(struct call *c, const struct file_call *f,
 		ann_int(&ev, AN_FLAGS, (int64_t)f->flags);
 	if (f->has_mode)
 		ann_uint(&ev, AN_MODE, f->mode);
-	if (result != INT64_MIN)
+	if (result == RESULT_FOUND)
+		ann_bool(&ev, AN_FOUND, true);
+	else if (result != INT64_MIN)
 		ann_int(&ev, AN_RESULT, result);
 	trace_event_end(&ev);
 }
@@ -631,6 +667,20 @@ static int64_t layered_chdir(struct call *c, const struct resolved *r,
 	return LAYERED_PERFORM;
 }
 
+/* Serves, under --seed, an open of a random source that the core does not
+ * perform otherwise: a path under /dev or /proc, or any openat2. Returns
+ * the result, or INT64_MIN when the path is no random source. */
+static int64_t perform_random_open(struct call *c, const struct file_call *f,
+				   const char *path, const struct resolved *r)
+{
+	uint64_t flags = f->flags;
+
+	if (f->op == OP_OPENAT2 &&
+	    tracee_read(c->tid, f->buf, &flags, sizeof(flags)) != (ssize_t)sizeof(flags))
+		return INT64_MIN;
+	return det_open_random_source(c, r, path, flags, NULL);
+}
+
 static void handle_paths(struct call *c, const struct file_call *f,
 			 char *path, char *path2)
 {
@@ -654,6 +704,10 @@ static void handle_paths(struct call *c, const struct file_call *f,
 			result = layered_chdir(c, &r, path);
 	} else if (overlay.enabled && f->op == OP_READLINK && r.kernel_only) {
 		result = layered_proc_readlink(c, f, r.abspath);
+	} else if (determinism.enabled &&
+		   ((f->op == OP_OPEN && r.kernel_only) || f->op == OP_OPENAT2) &&
+		   (result = perform_random_open(c, f, path, &r)) != INT64_MIN) {
+		/* Served from the seeded stream. */
 	} else if (!r.kernel_only && !(two && r2.kernel_only) &&
 		   (!needs_valid_id(f, &r, two ? &r2 : NULL) ||
 		    call_still_valid(c))) {
@@ -663,7 +717,7 @@ static void handle_paths(struct call *c, const struct file_call *f,
 	 * id check fails. */
 	if (result == LAYERED_PERFORM)
 		result = INT64_MIN; /* restarted with a host path, by ptrace */
-	else if (result == INT64_MIN)
+	else if (result == INT64_MIN || result == RESULT_FOUND)
 		call_continue(c);
 	else if (!call_return(c, result))
 		result = INT64_MIN;

@@ -91,6 +91,7 @@ static const char *const annotation_names[AN_COUNT] = {
 	[AN_ABSPATH2_BASE64] = "abspath2_base64",
 	[AN_ARGV_BASE64] = "argv_base64",
 	[AN_SENT_BY] = "sent_by",
+	[AN_FOUND] = "found",
 };
 
 static const char *const category_names[] = {

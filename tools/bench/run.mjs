@@ -159,7 +159,9 @@ const section = `## lua 5.4 build: bare, uwrx run, strace -f
 Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} x ${cpus()[0]?.model ?? "unknown CPU"}, Linux ${kernel}, Node ${process.version}.
 Command: \`pnpm bench\` (\`node tools/bench/run.mjs --runs ${runs}\`): \`make -j2 linux\`
 in a fresh copy of Debian's lua5.4 \`src/\` for every run, the variants
-interleaved; the table gives the median wall time.
+interleaved; the table gives the median wall time. \`uwrx run\` includes
+everything a default run does: the trace, seeded randomness, the virtual
+wall clock and file times.
 
 | variant | median (s) | vs bare | all runs (s) |
 |---|---|---|---|

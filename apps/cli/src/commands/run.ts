@@ -300,6 +300,10 @@ async function superviseAttempt(
     );
   }
   await removeBufferDir(bufferDir);
+  const cpu = process.cpuUsage();
+  log.debug(
+    `uwrx itself used ${Math.round(cpu.user / 1000)} ms user and ${Math.round(cpu.system / 1000)} ms system CPU`,
+  );
   return report(attempt, command, result);
 }
 

