@@ -127,4 +127,74 @@ describe("uwrx run --overlay", () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("has no files/ directory");
   });
+
+  test("make rebuilds from layer timestamps", () => {
+    writeFileSync(join(project, "Makefile"), "out: in\n\tcp in out\n");
+    writeFileSync(join(project, "in"), "one\n");
+    const step = (name: string, parents: string[], ...command: string[]) =>
+      runUwrx(
+        [
+          "run",
+          "-q",
+          "--overlay",
+          "--trace-dir",
+          traceDir,
+          "--step",
+          name,
+          ...parents.flatMap((p) => ["--parent", join(traceDir, p, "1")]),
+          "--",
+          ...command,
+        ],
+        { cwd: project },
+      );
+
+    const build = step("build", [], "make");
+    const again = step("again", ["build"], "make");
+    const edit = step("edit", ["build"], "sh", "-c", "echo two > in");
+    const rebuild = step("rebuild", ["edit"], "sh", "-c", "make && cat out");
+
+    expect(build.stdout).toBe("cp in out\n");
+    expect(again.stdout).toContain("'out' is up to date");
+    expect(edit.status).toBe(0);
+    expect(rebuild.stdout).toBe("cp in out\ntwo\n");
+    expect(readFileSync(join(project, "in"), "utf8")).toBe("one\n");
+    expect(existsSync(join(project, "out"))).toBe(false);
+  });
+
+  test("rm -rf and find across three layers", () => {
+    const step = (name: string, parents: string[], script: string) =>
+      runUwrx(
+        [
+          "run",
+          "-q",
+          "--overlay",
+          "--trace-dir",
+          traceDir,
+          "--step",
+          name,
+          ...parents.flatMap((p) => ["--parent", join(traceDir, p, "1")]),
+          "--",
+          "sh",
+          "-c",
+          script,
+        ],
+        { cwd: project },
+      );
+    mkdirSync(join(project, "tree"));
+    writeFileSync(join(project, "tree", "base.txt"), "base\n");
+
+    step("one", [], "echo one > tree/one.txt");
+    step("two", ["one"], "mkdir tree/sub && echo two > tree/sub/two.txt");
+    const listed = step("list", ["two"], "find tree | sort");
+    const removed = step("remove", ["two"], "rm -rf tree && ls");
+
+    expect(listed.stdout).toBe(
+      "tree\ntree/base.txt\ntree/one.txt\ntree/sub\ntree/sub/two.txt\n",
+    );
+    expect(removed.status).toBe(0);
+    expect(removed.stdout).not.toContain("tree");
+    expect(readFileSync(join(project, "tree", "base.txt"), "utf8")).toBe(
+      "base\n",
+    );
+  });
 });
