@@ -234,6 +234,12 @@ struct resolved {
 	char abspath[8192];
 	bool kernel_only; /* under /proc, /dev or /sys: only the kernel may act */
 	bool opened_proc_file; /* opened /proc/TID/cwd or /proc/TID/fd/N */
+	/* With --upper: the path on the merged view before "..", "." and
+	 * symlinks are resolved (empty when too long), and, once the layered
+	 * step has run, the file in its layer and that layer's number. */
+	char vpath[8192];
+	char host[8192];
+	int layer; /* -1 outside the layers */
 };
 
 int resolve_path(struct process *p, pid_t tid, int dirfd_arg,

@@ -91,9 +91,12 @@ void det_path_modified(int dirfd, const char *path, int at_flags);
 void det_file_times_set(const struct stat *st);
 void det_fix_stat_times(struct stat *st);
 void det_fix_statx_times(struct statx *stx);
+void det_fix_layer_stat_times(struct stat *st, int layer);
+void det_fix_layer_statx_times(struct statx *stx, int layer);
 
 /* exec-trace.c */
-bool exec_trace_begin(struct call *c, const uint8_t image_seed[PRNG_SEED_BYTES]);
+bool exec_trace_begin(struct call *c, const uint8_t *image_seed,
+		      const char *new_path, int path_arg);
 bool exec_trace_owns(pid_t tid);
 bool exec_trace_on_wait(pid_t pid, int status);
 void exec_trace_poll(void);

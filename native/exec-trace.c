@@ -1,5 +1,12 @@
 /*
- * The ptrace step around one exec (only with --seed). The exec stop is the
+ * The ptrace step around one exec, or around a chdir or exec whose path
+ * argument must be rewritten. With --upper a program or directory that
+ * exists only in a layer has a host path that differs from the path the
+ * tracee passed. Seccomp cannot change arguments, so at the interrupt
+ * stop the core writes the host path below the red zone of the stack and
+ * points the argument register at it.
+ *
+ * Under --seed the core also patches the new image of every exec. The exec stop is the
  * only moment at which the new image exists and none of its instructions
  * have run, so the core writes AT_RANDOM there (static binaries read it
  * before their first syscall) and, unless --time real, hides the vDSO by
@@ -18,6 +25,7 @@
 #define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,11 +49,19 @@
  * auxiliary vector: argc, the argv and envp pointers, then the auxv. */
 #define STACK_SCAN_BYTES (512u << 10)
 
+/* Bytes below the stack pointer that x86-64 leaf functions may use
+ * without moving it (the System V ABI red zone). */
+#define RED_ZONE_BYTES 128
+
 struct traced_exec {
 	pid_t tid;
 	pid_t tgid;
+	int nr;           /* the traced call */
+	bool patch_image; /* --seed: write AT_RANDOM and hide the vDSO */
 	uint8_t at_random[PRNG_AT_RANDOM_BYTES];
-	bool exec_entered; /* the restarted exec passed its syscall-entry stop */
+	char *new_path;   /* host path for argument path_arg, or NULL */
+	int path_arg;
+	bool call_entered; /* the restarted call passed its syscall-entry stop */
 };
 
 static struct traced_exec *traced;
@@ -62,6 +78,7 @@ static struct traced_exec *find_traced(pid_t pid)
 
 static void forget(struct traced_exec *t)
 {
+	free(t->new_path);
 	*t = traced[--traced_count];
 }
 
@@ -73,12 +90,18 @@ bool exec_trace_owns(pid_t tid)
 	return false;
 }
 
-/* Starts the ptrace step for the exec call c. Returns false (and the
- * caller lets the exec run untouched) when the thread cannot be seized,
- * as when strace or gdb already traces it. */
-bool exec_trace_begin(struct call *c, const uint8_t image_seed[PRNG_SEED_BYTES])
+/*
+ * Starts the ptrace step for the call c: an exec whose new image gets
+ * patched when image_seed is not NULL, and whose argument path_arg is
+ * replaced with new_path when that is not NULL. Returns false (and the
+ * caller lets the call run untouched) when the thread cannot be seized,
+ * as when strace or gdb already traces it.
+ */
+bool exec_trace_begin(struct call *c, const uint8_t *image_seed,
+		      const char *new_path, int path_arg)
 {
-	struct traced_exec t = { .tid = c->tid, .tgid = c->proc->tgid };
+	struct traced_exec t = { .tid = c->tid, .tgid = c->proc->tgid,
+				 .nr = c->req->data.nr, .path_arg = path_arg };
 	long options = PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD |
 		       PTRACE_O_EXITKILL;
 
@@ -97,7 +120,12 @@ bool exec_trace_begin(struct call *c, const uint8_t image_seed[PRNG_SEED_BYTES])
 		ptrace(PTRACE_DETACH, c->tid, 0, 0);
 		return false;
 	}
-	prng_at_random(image_seed, t.at_random);
+	if (image_seed) {
+		t.patch_image = true;
+		prng_at_random(image_seed, t.at_random);
+	}
+	if (new_path)
+		t.new_path = xstrdup(new_path);
 	traced = xrealloc(traced, (traced_count + 1) * sizeof(*traced));
 	traced[traced_count++] = t;
 	/* The thread stops for the interrupt on its way out of the call, then
@@ -119,6 +147,57 @@ static bool read_stack_pointer(pid_t pid, uint64_t *sp)
 	*sp = regs.sp;
 #endif
 	return true;
+}
+
+#if defined(__x86_64__)
+static unsigned long long *argument_register(struct user_regs_struct *regs,
+					     int arg)
+{
+	switch (arg) {
+	case 0:
+		return &regs->rdi;
+	case 1:
+		return &regs->rsi;
+	default:
+		return NULL;
+	}
+}
+#endif
+
+/*
+ * Writes t's new path below the red zone of the stopped thread's stack and
+ * points the argument register at it. The thread is in the interrupt stop
+ * after -ERESTARTNOINTR, so the kernel restarts the call with the changed
+ * register. Returns false when the path stays as the tracee passed it.
+ * NOTE: a signal handler that runs before the restart builds its frame
+ * in the same stack area and can overwrite the path.
+ */
+static bool write_new_path(pid_t pid, const struct traced_exec *t)
+{
+#if defined(__x86_64__)
+	struct user_regs_struct regs;
+	struct iovec iov = { &regs, sizeof(regs) };
+	size_t len = strlen(t->new_path) + 1;
+	unsigned long long *reg;
+	uint64_t addr;
+
+	if (ptrace(PTRACE_GETREGSET, pid, NT_PRSTATUS, &iov) != 0)
+		return false;
+	reg = argument_register(&regs, t->path_arg);
+	if (!reg)
+		return false;
+	addr = (regs.rsp - RED_ZONE_BYTES - len) & ~(uint64_t)15;
+	if (tracee_write(pid, addr, t->new_path, len) != (ssize_t)len)
+		return false;
+	*reg = addr;
+	return ptrace(PTRACE_SETREGSET, pid, NT_PRSTATUS, &iov) == 0;
+#else
+	/* NOTE: on aarch64 the restart reloads x0 from orig_x0, which
+	 * PTRACE_SETREGSET cannot change, so paths are not rewritten. */
+	(void)pid;
+	(void)t;
+	return false;
+#endif
 }
 
 /* Finds the auxv in the words read from the new stack: argc, argv and
@@ -190,22 +269,21 @@ static void patch_new_image(pid_t pid, const struct traced_exec *t)
 	record_at_random(pid, t);
 }
 
-/* Returns true for the syscall-exit stop of the restarted exec, which
- * means that the exec failed. Entry stops of exec mark the call as
+/* Returns true for the syscall-exit stop of the restarted call, which
+ * for an exec means that it failed. Entry stops of the call mark it as
  * entered; stops of other calls (from a signal handler) are passed. */
-static bool is_failed_exec_exit(pid_t pid, struct traced_exec *t)
+static bool is_call_exit(pid_t pid, struct traced_exec *t)
 {
 	struct __ptrace_syscall_info info;
 
 	memset(&info, 0, sizeof(info));
 	if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof(info), &info) <= 0)
-		return t->exec_entered;
+		return t->call_entered;
 	if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
-		t->exec_entered = info.entry.nr == __NR_execve ||
-				  info.entry.nr == __NR_execveat;
+		t->call_entered = (int)info.entry.nr == t->nr;
 		return false;
 	}
-	return info.op == PTRACE_SYSCALL_INFO_EXIT && t->exec_entered;
+	return info.op == PTRACE_SYSCALL_INFO_EXIT && t->call_entered;
 }
 
 static void detach(pid_t pid, struct traced_exec *t, int signal)
@@ -233,16 +311,22 @@ bool exec_trace_on_wait(pid_t pid, int status)
 	}
 	sig = WSTOPSIG(status);
 	if (event == PTRACE_EVENT_EXEC) {
-		patch_new_image(pid, t);
+		if (t->patch_image)
+			patch_new_image(pid, t);
 		detach(pid, t, 0);
 	} else if (sig == (SIGTRAP | 0x80)) {
-		if (is_failed_exec_exit(pid, t))
+		if (is_call_exit(pid, t))
 			detach(pid, t, 0);
 		else
 			ptrace(PTRACE_SYSCALL, pid, 0, 0);
 	} else if (event == PTRACE_EVENT_STOP) {
 		/* The interrupt stop, or a group stop, which PTRACE_SYSCALL
-		 * ends as the real stop would end on SIGCONT. */
+		 * ends as the real stop would end on SIGCONT. The path is
+		 * written once, at the first of them. */
+		if (t->new_path && !write_new_path(pid, t))
+			log_debug("rewriting the path argument of %d failed", (int)pid);
+		free(t->new_path);
+		t->new_path = NULL;
 		ptrace(PTRACE_SYSCALL, pid, 0, 0);
 	} else {
 		/* A signal for the tracee: deliver it. */

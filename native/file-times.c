@@ -7,8 +7,8 @@
  * file reports each of its times clamped to T0, as SOURCE_DATE_EPOCH
  * clamping does. All file times stay below S, so no process, whose clock
  * starts at S and only moves forward, sees a file from the future.
- * NOTE: the layered filesystem will give each layer its own times:
- * parent layer i at T0 + i * I, this run's layer above them all.
+ * With --upper, a file found in parent layer i reports T0 + i * I, and
+ * files of the base and of this run's layer follow the rules above.
  * TODO: symlink, link, truncate and the fd calls fchmod, fchown and
  * ftruncate reach the kernel without a notification, and the kernel
  * performs openat2, so the files they change keep clamped times.
@@ -260,4 +260,54 @@ void det_fix_statx_times(struct statx *stx)
 		stx->stx_ctime = modified;
 	if (stx->stx_mask & STATX_BTIME)
 		stx->stx_btime = modified;
+}
+
+/* Returns true for a parent layer (1..n), whose files all report the
+ * layer's time T0 + i * I. */
+static bool is_parent_layer(int layer)
+{
+	return layer >= 1 && (uint64_t)layer <= determinism.parent_layers;
+}
+
+static int64_t layer_time_ns(int layer)
+{
+	return t0_ns + (int64_t)((uint64_t)layer * determinism.layer_interval_ns);
+}
+
+/* Rewrites the times of a file found in layer (-1 outside the layers). */
+void det_fix_layer_stat_times(struct stat *st, int layer)
+{
+	if (!determinism.enabled)
+		return;
+	if (!is_parent_layer(layer)) {
+		det_fix_stat_times(st);
+		return;
+	}
+	st->st_atim = timespec_of(layer_time_ns(layer));
+	st->st_mtim = st->st_atim;
+	st->st_ctim = st->st_atim;
+}
+
+void det_fix_layer_statx_times(struct statx *stx, int layer)
+{
+	struct statx_timestamp stamp;
+	struct timespec ts;
+
+	if (!determinism.enabled)
+		return;
+	if (!is_parent_layer(layer)) {
+		det_fix_statx_times(stx);
+		return;
+	}
+	ts = timespec_of(layer_time_ns(layer));
+	stamp = (struct statx_timestamp){ .tv_sec = (int64_t)ts.tv_sec,
+					  .tv_nsec = (uint32_t)ts.tv_nsec };
+	if (stx->stx_mask & STATX_ATIME)
+		stx->stx_atime = stamp;
+	if (stx->stx_mask & STATX_MTIME)
+		stx->stx_mtime = stamp;
+	if (stx->stx_mask & STATX_CTIME)
+		stx->stx_ctime = stamp;
+	if (stx->stx_mask & STATX_BTIME)
+		stx->stx_btime = stamp;
 }

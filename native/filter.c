@@ -15,6 +15,7 @@
 
 #include "core.h"
 #include "determinism.h"
+#include "overlay.h"
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
@@ -82,6 +83,26 @@ static const int notified_calls[] = {
 	__NR_fchownat, __NR_utimensat, __NR_chdir, __NR_fchdir, __NR_umask,
 	__NR_execve, __NR_execveat, __NR_exit, __NR_exit_group,
 };
+/* Calls that create or change files without any other notified call,
+ * and getcwd. With --upper they must reach the core, so that the base
+ * stays unchanged and the cwd is reported on the merged view; without
+ * it the kernel performs them unseen. */
+static const int layered_calls[] = {
+#ifdef __NR_symlink
+	__NR_symlink,
+#endif
+#ifdef __NR_link
+	__NR_link,
+#endif
+#ifdef __NR_mknod
+	__NR_mknod,
+#endif
+	__NR_symlinkat, __NR_linkat, __NR_mknodat, __NR_truncate, __NR_getcwd,
+	__NR_fchmod, __NR_fchown, __NR_ftruncate,
+	__NR_setxattr, __NR_lsetxattr, __NR_getxattr, __NR_lgetxattr,
+	__NR_listxattr, __NR_llistxattr, __NR_removexattr, __NR_lremovexattr,
+};
+
 /*
  * fork, vfork, clone and clone3 are not notified. A signal that arrives
  * before the core has received a notification ends the wait with
@@ -181,14 +202,19 @@ static size_t build_filter(struct sock_filter *prog)
 	emit(prog, &len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1));
 	emit(prog, &len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS));
 
-	/* Under --seed the core rewrites the times that fstat reports, so
-	 * fd stats notify like the other stat calls. */
-	if (!determinism.enabled) {
+	/* Under --seed the core rewrites the times that fstat reports, and
+	 * with --upper it reports a merged directory for the synthetic one
+	 * behind an fd, so fd stats notify like the other stat calls. */
+	if (!determinism.enabled && !overlay.enabled) {
 		emit_fd_stat_allow(prog, &len, __NR_newfstatat, 3);
 		emit_fd_stat_allow(prog, &len, __NR_statx, 2);
 	}
 	for (size_t i = 0; i < count; i++) {
 		emit(prog, &len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)notified_calls[i], 0, 1));
+		emit(prog, &len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
+	}
+	for (size_t i = 0; overlay.enabled && i < sizeof(layered_calls) / sizeof(layered_calls[0]); i++) {
+		emit(prog, &len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)layered_calls[i], 0, 1));
 		emit(prog, &len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
 	}
 	/* NOTE: RDRAND and RDSEED are CPU instructions, not syscalls, so no

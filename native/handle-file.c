@@ -23,46 +23,8 @@
 
 #include "core.h"
 #include "determinism.h"
-
-enum file_op {
-	OP_NONE,
-	OP_OPEN,
-	OP_OPENAT2,
-	OP_STAT,
-	OP_STATX,
-	OP_ACCESS,
-	OP_FACCESSAT2,
-	OP_READLINK,
-	OP_UNLINK,
-	OP_RENAME,
-	OP_MKDIR,
-	OP_CHMOD,
-	OP_CHOWN,
-	OP_UTIMENS,
-	OP_CHDIR,
-	OP_FCHDIR,
-	OP_UMASK,
-	OP_FSTAT,
-};
-
-struct file_call {
-	enum event_name name;
-	enum file_op op;
-	int dirfd;
-	uint64_t path_addr;
-	int dirfd2;
-	uint64_t path2_addr;
-	bool has_flags;
-	uint64_t flags;
-	bool has_mode;
-	mode_t mode;
-	int at_flags;
-	uint64_t buf;
-	uint64_t size;
-	uid_t uid;
-	gid_t gid;
-	bool empty_path_ok; /* AT_EMPTY_PATH applies to an empty path */
-};
+#include "file-call.h"
+#include "overlay.h"
 
 static mode_t core_umask = 022;
 
@@ -179,6 +141,25 @@ static bool decode_legacy(int nr, const __u64 *a, struct file_call *f)
 		f->buf = a[1];
 		return true;
 #endif
+#ifdef __NR_symlink
+	case __NR_symlink:
+		*f = (struct file_call){ .name = EV_SYMLINK, .op = OP_SYMLINK, .dirfd = AT_FDCWD, .path_addr = a[1], .buf = a[0] };
+		return true;
+#endif
+#ifdef __NR_link
+	case __NR_link:
+		*f = (struct file_call){ .name = EV_LINK, .op = OP_LINK, .dirfd = AT_FDCWD, .path_addr = a[0], .dirfd2 = AT_FDCWD, .path2_addr = a[1] };
+		return true;
+#endif
+#ifdef __NR_mknod
+	case __NR_mknod:
+		*f = (struct file_call){ .name = EV_MKNOD, .op = OP_MKNOD, .dirfd = AT_FDCWD, .path_addr = a[0], .size = a[2] };
+		set_mode(f, a[1]);
+		return true;
+#endif
+	case __NR_truncate:
+		*f = (struct file_call){ .name = EV_TRUNCATE, .op = OP_TRUNCATE, .dirfd = AT_FDCWD, .path_addr = a[0], .size = a[1] };
+		return true;
 	case __NR_chdir:
 		*f = (struct file_call){ .name = EV_CHDIR, .op = OP_CHDIR, .dirfd = AT_FDCWD, .path_addr = a[0] };
 		return true;
@@ -268,6 +249,18 @@ static bool decode_at(int nr, const __u64 *a, struct file_call *f)
 		set_flags(f, a[4]);
 		f->empty_path_ok = true;
 		return true;
+	case __NR_symlinkat:
+		*f = (struct file_call){ .name = EV_SYMLINKAT, .op = OP_SYMLINK, .dirfd = (int)a[1], .path_addr = a[2], .buf = a[0] };
+		return true;
+	case __NR_linkat:
+		*f = (struct file_call){ .name = EV_LINKAT, .op = OP_LINK, .dirfd = dirfd, .path_addr = a[1], .dirfd2 = (int)a[2], .path2_addr = a[3] };
+		f->at_flags = (int)a[4];
+		set_flags(f, a[4]);
+		return true;
+	case __NR_mknodat:
+		*f = (struct file_call){ .name = EV_MKNODAT, .op = OP_MKNOD, .dirfd = dirfd, .path_addr = a[1], .size = a[3] };
+		set_mode(f, a[2]);
+		return true;
 	case __NR_utimensat:
 		*f = (struct file_call){ .name = EV_UTIMENSAT, .op = OP_UTIMENS, .dirfd = dirfd, .path_addr = a[1] };
 		f->buf = a[2];
@@ -328,12 +321,12 @@ static int probe_open_target(const struct resolved *r, const char *path,
 	return (flags & O_NOFOLLOW) && S_ISLNK(st->st_mode) ? PROBE_CORE_OPENS : PROBE_KERNEL_OPENS;
 }
 
-/* TODO: return true once layered filesystems (--upper) exist. A
- * read-only open must then receive the file of the layer that holds the
- * path, through ADDFD, because the kernel would open the real tree. */
+/* With layers, a read-only open must receive the file of the layer that
+ * holds the path, through ADDFD: the kernel would resolve the tracee's
+ * path in the real tree, or from a cwd that is a host path in a layer. */
 static bool layers_active(void)
 {
-	return false;
+	return overlay.enabled;
 }
 
 static bool opens_read_only(uint64_t flags)
@@ -365,6 +358,17 @@ static int64_t perform_open(struct call *c, const struct resolved *r,
 	 * opens the same file the probe found. */
 	if (probe == PROBE_FOUND && !layers_active() && opens_read_only(f->flags))
 		return RESULT_FOUND;
+	/* ADDFD cannot install an O_PATH file (the kernel's fget skips
+	 * them). The kernel opens it, unless the file is in an upper layer,
+	 * where the path the kernel sees is wrong: then a plain read-only
+	 * open stands in for it.
+	 * NOTE: that open fails with ELOOP on a symlink opened with
+	 * O_NOFOLLOW, and needs read permission, where O_PATH needs none. */
+	if (flags & O_PATH) {
+		if (r->layer <= 0)
+			return INT64_MIN;
+		flags &= ~(O_PATH | O_ACCMODE);
+	}
 
 	use_umask(c->proc->umask);
 	/* O_NONBLOCK keeps a FIFO that replaced the probed file from
@@ -386,9 +390,12 @@ static int64_t perform_open(struct call *c, const struct resolved *r,
 	tracee_fd = ioctl(c->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
 	err = errno;
 	close(fd);
-	c->answered = true;
-	if (tracee_fd < 0 && err != ENOENT)
+	/* On another failure the notification is still pending. */
+	if (tracee_fd < 0 && err != ENOENT) {
 		log_debug("injecting an fd into %d failed: %s", (int)c->tid, strerror(err));
+		return INT64_MIN;
+	}
+	c->answered = true;
 	if (tracee_fd >= 0 && (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)))
 		det_file_modified(&st);
 	return tracee_fd < 0 ? -err : tracee_fd;
@@ -403,7 +410,7 @@ static int64_t perform_stat(struct call *c, const struct resolved *r,
 		return -errno;
 	if (is_kernel_only_dev(st.st_dev))
 		return INT64_MIN;
-	det_fix_stat_times(&st);
+	det_fix_layer_stat_times(&st, r->layer);
 	if (tracee_write(c->tid, f->buf, &st, sizeof(st)) != (ssize_t)sizeof(st))
 		return -EFAULT;
 	return 0;
@@ -421,7 +428,7 @@ static int64_t perform_statx(struct call *c, const struct resolved *r,
 		return -errno;
 	if (is_kernel_only_dev(makedev(stx.stx_dev_major, stx.stx_dev_minor)))
 		return INT64_MIN;
-	det_fix_statx_times(&stx);
+	det_fix_layer_statx_times(&stx, r->layer);
 	if (tracee_write(c->tid, f->buf, &stx, sizeof(stx)) != (ssize_t)sizeof(stx))
 		return -EFAULT;
 	return 0;
@@ -533,9 +540,19 @@ static int64_t perform_change(const struct file_call *f, const char *path,
 /* Performs the call in the core. Returns the result, or INT64_MIN when
  * the kernel must perform it. */
 static int64_t perform(struct call *c, const struct file_call *f,
-		       const char *path, const struct resolved *r,
-		       const char *path2, const struct resolved *r2)
+		       const char *path, struct resolved *r,
+		       const char *path2, struct resolved *r2)
 {
+	if (overlay.enabled) {
+		int64_t rc;
+
+		use_umask(c->proc->umask);
+		rc = layered_prepare(c, f, r, r2);
+		if (rc != LAYERED_PERFORM)
+			return rc;
+		path = r->host;
+		path2 = r2->host;
+	}
 	switch (f->op) {
 	case OP_OPEN:
 		return perform_open(c, r, path, f);
@@ -631,6 +648,25 @@ static bool needs_valid_id(const struct file_call *f, const struct resolved *r,
 	}
 }
 
+/*
+ * Performs chdir on the merged view: an error the kernel would return,
+ * the kernel's own chdir when the tracee's path reaches the same
+ * directory (INT64_MIN), or a restart of the call with the host path of
+ * the directory in its layer (LAYERED_PERFORM, the call is answered).
+ */
+static int64_t layered_chdir(struct call *c, const struct resolved *r,
+			     const char *path)
+{
+	char host[PATH_MAX];
+	int rc = layered_host_target(r, path, true, host, sizeof(host));
+
+	if (rc < 0)
+		return rc;
+	if (rc == 0 || !exec_trace_begin(c, NULL, host, 0))
+		return INT64_MIN;
+	return LAYERED_PERFORM;
+}
+
 /* Serves, under --seed, an open of a random source that the core does not
  * perform otherwise: a path under /dev or /proc, or any openat2. Returns
  * the result, or INT64_MIN when the path is no random source. */
@@ -664,6 +700,10 @@ static void handle_paths(struct call *c, const struct file_call *f,
 		/* NOTE: another thread's call between this drop and the
 		 * kernel's chdir can cache the old cwd again. */
 		proc_drop_cwd(c->proc);
+		if (overlay.enabled && !r.kernel_only && r.vpath[0])
+			result = layered_chdir(c, &r, path);
+	} else if (overlay.enabled && f->op == OP_READLINK && r.kernel_only) {
+		result = layered_proc_readlink(c, f, r.abspath);
 	} else if (determinism.enabled &&
 		   ((f->op == OP_OPEN && r.kernel_only) || f->op == OP_OPENAT2) &&
 		   (result = perform_random_open(c, f, path, &r)) != INT64_MIN) {
@@ -675,7 +715,9 @@ static void handle_paths(struct call *c, const struct file_call *f,
 	}
 	/* A result the caller never received is not recorded, as when the
 	 * id check fails. */
-	if (result == INT64_MIN || result == RESULT_FOUND)
+	if (result == LAYERED_PERFORM)
+		result = INT64_MIN; /* restarted with a host path, by ptrace */
+	else if (result == INT64_MIN || result == RESULT_FOUND)
 		call_continue(c);
 	else if (!call_return(c, result))
 		result = INT64_MIN;
@@ -703,16 +745,19 @@ static void fd_link_path(pid_t tid, int fd, char *buf, size_t size)
  */
 static int64_t perform_fd_stat(struct call *c, const struct file_call *f)
 {
-	char link[64];
+	char link[PATH_MAX];
 	struct stat st;
 	struct statx stx;
 	/* AT_SYMLINK_NOFOLLOW would stat the magic link itself. */
 	int at_flags = f->at_flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	int layer = -1;
 	dev_t dev;
 
 	if (f->dirfd < 0 && f->dirfd != AT_FDCWD)
 		return INT64_MIN;
 	fd_link_path(c->tid, f->dirfd, link, sizeof(link));
+	if (overlay.enabled)
+		layered_fd_target(link, sizeof(link), &layer);
 	if (f->op == OP_STATX) {
 		if (syscall(SYS_statx, AT_FDCWD, link, at_flags, (unsigned int)f->size | STATX_INO, &stx) != 0)
 			return INT64_MIN;
@@ -726,12 +771,18 @@ static int64_t perform_fd_stat(struct call *c, const struct file_call *f)
 	if (is_kernel_only_dev(dev) || !call_still_valid(c))
 		return INT64_MIN;
 	if (f->op == OP_STATX) {
-		det_fix_statx_times(&stx);
+		if (layer >= 0)
+			det_fix_layer_statx_times(&stx, layer);
+		else
+			det_fix_statx_times(&stx);
 		if (tracee_write(c->tid, f->buf, &stx, sizeof(stx)) != (ssize_t)sizeof(stx))
 			return -EFAULT;
 		return 0;
 	}
-	det_fix_stat_times(&st);
+	if (layer >= 0)
+		det_fix_layer_stat_times(&st, layer);
+	else
+		det_fix_stat_times(&st);
 	if (tracee_write(c->tid, f->buf, &st, sizeof(st)) != (ssize_t)sizeof(st))
 		return -EFAULT;
 	return 0;
@@ -783,6 +834,58 @@ static bool handle_fd_call(struct call *c, const struct file_call *f,
 	return true;
 }
 
+/* Answers the path calls on extended attributes, which the layers do not
+ * carry: ENOTSUP, which cp -a and tar take as "no attributes here",
+ * instead of reading or changing the base behind the layers. */
+static bool handle_layered_xattr(struct call *c)
+{
+	switch (c->req->data.nr) {
+	case __NR_setxattr:
+	case __NR_lsetxattr:
+	case __NR_getxattr:
+	case __NR_lgetxattr:
+	case __NR_listxattr:
+	case __NR_llistxattr:
+	case __NR_removexattr:
+	case __NR_lremovexattr:
+		call_return(c, -ENOTSUP);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Handles, with --upper, getcwd, the calls that change a file through
+ * an fd, and the chdir that the ptrace step restarted with a host path.
+ * Returns false for other calls. */
+static bool handle_layered_state(struct call *c)
+{
+	int64_t result;
+
+	if (c->req->data.nr == __NR_chdir && exec_trace_owns(c->tid)) {
+		proc_drop_cwd(c->proc);
+		call_continue(c);
+		return true;
+	}
+	switch (c->req->data.nr) {
+	case __NR_getcwd:
+		result = layered_getcwd(c);
+		break;
+	case __NR_fchmod:
+	case __NR_fchown:
+	case __NR_ftruncate:
+		result = layered_fd_change(c);
+		break;
+	default:
+		return handle_layered_xattr(c);
+	}
+	if (result == INT64_MIN)
+		call_continue(c);
+	else
+		call_return(c, result);
+	return true;
+}
+
 /* Returns true when the call was a file call. */
 bool handle_file(struct call *c)
 {
@@ -790,12 +893,16 @@ bool handle_file(struct call *c)
 	struct file_call f = { 0 };
 	int nr = c->req->data.nr;
 
+	if (overlay.enabled && handle_layered_state(c))
+		return true;
 	if (!decode_legacy(nr, c->req->data.args, &f) &&
 	    !decode_at(nr, c->req->data.args, &f))
 		return false;
 	if (handle_state_call(c, &f))
 		return true;
-	if (determinism.enabled && handle_fd_call(c, &f, NULL))
+	/* Fd stats reach the core under --seed, for their times, and with
+	 * --upper, for synthetic directories. */
+	if ((determinism.enabled || overlay.enabled) && handle_fd_call(c, &f, NULL))
 		return true;
 
 	/* An unreadable path (NULL for futimens, or a bad pointer) is left
@@ -808,7 +915,8 @@ bool handle_file(struct call *c)
 	}
 	/* fstat-like calls on a tracee fd: nothing to resolve or record. */
 	if (path[0] == '\0' && f.empty_path_ok && (f.at_flags & AT_EMPTY_PATH)) {
-		if (!determinism.enabled || !handle_fd_call(c, &f, path))
+		if (!(determinism.enabled || overlay.enabled) ||
+		    !handle_fd_call(c, &f, path))
 			call_continue(c);
 		return true;
 	}

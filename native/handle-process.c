@@ -15,6 +15,8 @@
 
 #include "core.h"
 #include "determinism.h"
+#include "file-call.h"
+#include "overlay.h"
 
 #define ARGV_MAX_BYTES (1u << 20)
 #define OUTPUT_MAX_BYTES (1u << 20)
@@ -69,6 +71,23 @@ static void exec_abspath(struct call *c, int dirfd, const char *path,
 		*err = errno;
 }
 
+/* Resolves the program on the merged view. Returns the host path that
+ * the kernel must be given instead of path, or NULL, and sets err to the
+ * errno that the exec will fail with, or 0. */
+static const char *layered_exec_path(const struct resolved *r,
+				     const char *path, char *host,
+				     size_t size, int *err)
+{
+	int rc = layered_host_target(r, path, false, host, size);
+
+	if (rc < 0) {
+		*err = -rc;
+		return NULL;
+	}
+	*err = access(host, X_OK) == 0 ? 0 : errno;
+	return rc == 1 && *err == 0 ? host : NULL;
+}
+
 static void record_exec_event(struct call *c, enum event_name name,
 			      const char *path, const char *abspath,
 			      char **argv, int err)
@@ -116,7 +135,8 @@ static void handle_exec(struct call *c, bool at)
 	uint64_t argv_addr = at ? args[2] : args[1];
 	int flags = at ? (int)args[4] : 0;
 	struct resolved r = { .dirfd = -1 };
-	char path[PATH_MAX];
+	char path[PATH_MAX], host[PATH_MAX];
+	const char *new_path = NULL;
 	char **argv;
 	int err;
 	bool traced = false;
@@ -133,15 +153,18 @@ static void handle_exec(struct call *c, bool at)
 	argv = tracee_read_argv(c->tid, argv_addr, ARGV_MAX_BYTES);
 	proc_cwd_fd(c->proc, c->tid, NULL);
 	exec_abspath(c, dirfd, path, flags, &r, &err);
+	if (overlay.enabled && r.vpath[0])
+		new_path = layered_exec_path(&r, path, host, sizeof(host), &err);
 
 	record_exec_event(c, at ? EV_EXECVEAT : EV_EXECVE, path, r.abspath,
 			  argv, err);
 	control_send_exec(c->proc->tgid, c->tid, c->proc->last_ts, argv,
 			  c->proc->cwd ? c->proc->cwd : "", r.abspath, err);
-	if (err == 0 && c->proc->det) {
+	if (err == 0 && c->proc->det)
 		det_exec_committed(c->proc, c->thread);
-		traced = exec_trace_begin(c, c->proc->det->image_seed);
-	}
+	if (err == 0 && (c->proc->det || new_path))
+		traced = exec_trace_begin(c, c->proc->det ? c->proc->det->image_seed : NULL,
+					  new_path, at ? 1 : 0);
 	if (err == 0)
 		begin_new_program(c, r.abspath, argv);
 	resolved_release(&r);

@@ -7,7 +7,7 @@
  *        [--argv-file F] [--env-file F]
  *        [--seed HEX64 [--time frozen|advancing|real] [--start-time-ns N]
  *        [--time-step-ns N] [--layer-interval-ns N] [--parent-layers N]]
- *        -- COMMAND...
+ *        [--upper DIR [--layer-index FILE]] -- COMMAND...
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +28,8 @@
 
 #include "core.h"
 #include "determinism.h"
+#include "merged-dir.h"
+#include "overlay.h"
 
 #define FLUSH_INTERVAL_NS (100 * 1000 * 1000)
 /* How long the rest of the tree may run after the command's first process
@@ -39,6 +41,8 @@ struct options {
 	const char *buffer_dir;
 	char **command;
 	char **environment; /* NULL: the core's own */
+	const char *upper;       /* --upper: the writable layer, or NULL */
+	const char *layer_index; /* --layer-index: the parent layers */
 };
 
 struct run {
@@ -58,7 +62,7 @@ static struct run run;
 
 static _Noreturn void usage(void)
 {
-	die("usage: uwrx-core --control-fd N --buffer-dir DIR [--verbose] [--argv-file FILE] [--env-file FILE] [--seed HEX64] [--time frozen|advancing|real] [--start-time-ns NS] [--time-step-ns NS] [--layer-interval-ns NS] [--parent-layers N] -- COMMAND [ARGS...]");
+	die("usage: uwrx-core --control-fd N --buffer-dir DIR [--verbose] [--argv-file FILE] [--env-file FILE] [--seed HEX64] [--time frozen|advancing|real] [--start-time-ns NS] [--time-step-ns NS] [--layer-interval-ns NS] [--parent-layers N] [--upper DIR [--layer-index FILE]] -- COMMAND [ARGS...]");
 }
 
 /*
@@ -111,6 +115,10 @@ static struct options parse_options(int argc, char **argv)
 			o.command = read_string_list(argv[++i], "--argv-file");
 		} else if (strcmp(argv[i], "--env-file") == 0 && i + 1 < argc) {
 			o.environment = read_string_list(argv[++i], "--env-file");
+		} else if (strcmp(argv[i], "--upper") == 0 && i + 1 < argc) {
+			o.upper = argv[++i];
+		} else if (strcmp(argv[i], "--layer-index") == 0 && i + 1 < argc) {
+			o.layer_index = argv[++i];
 		} else if (determinism_parse_option(argc, argv, &i)) {
 			continue;
 		} else {
@@ -121,7 +129,34 @@ static struct options parse_options(int argc, char **argv)
 		o.command = argv + i;
 	if (!o.buffer_dir || !o.command || !o.command[0])
 		usage();
+	if (o.layer_index && !o.upper)
+		die("--layer-index %s needs --upper DIR: the parent layers sit below a writable layer", o.layer_index);
 	return o;
+}
+
+/* Sets up the layers from --upper and --layer-index. The file times of
+ * --seed count the parent layers, so --parent-layers must match the
+ * index. */
+static void setup_layers(const struct options *o)
+{
+	char error[256];
+	uint64_t parents;
+	int rc;
+
+	if (!o->upper)
+		return;
+	if (overlay_setup(o->upper, o->layer_index, error, sizeof(error)) != 0)
+		die("invalid --upper %s or --layer-index %s: %s", o->upper,
+		    o->layer_index ? o->layer_index : "(none)", error);
+	parents = overlay.top_layer - 1;
+	if (determinism.enabled && determinism.parent_layers != parents)
+		die("invalid --parent-layers %llu: the layer index has %llu parent layers; pass --parent-layers %llu",
+		    (unsigned long long)determinism.parent_layers,
+		    (unsigned long long)parents, (unsigned long long)parents);
+	rc = merged_dir_setup(o->buffer_dir);
+	if (rc != 0)
+		die("creating the merged-dirs directory in --buffer-dir %s failed: %s",
+		    o->buffer_dir, strerror(-rc));
 }
 
 static int open_buffer_dir(const char *dir)
@@ -457,6 +492,7 @@ static int finish(void)
 	}
 	f.process_count = proc_total_count();
 	f.notification_count = notify_count();
+	merged_dir_cleanup();
 	control_send_finished(&f);
 	control_flush_blocking(1000);
 	return code;
@@ -473,6 +509,7 @@ int main(int argc, char **argv)
 	run.buffer_dir_fd = open_buffer_dir(o.buffer_dir);
 	trace_init(run.buffer_dir_fd);
 	path_init();
+	setup_layers(&o);
 	terminal_init();
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
 		die("PR_SET_CHILD_SUBREAPER failed: %s", strerror(errno));

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "merged-dir.h"
+#include "overlay.h"
 
 static dev_t kernel_only_devs[3];
 
@@ -99,6 +101,32 @@ static bool read_fd_path(pid_t tid, int fd, char *out, size_t size)
 	return true;
 }
 
+/* Turns a host directory path from /proc into its path on the merged
+ * view: a directory of a layer, or a synthetic directory that lists a
+ * merged one, stands for its merged path. */
+static void to_virtual(char *dir, size_t size)
+{
+	char merged[PATH_MAX];
+
+	if (overlay.enabled && layered_virtual_path(dir, merged, sizeof(merged)))
+		snprintf(dir, size, "%s", merged);
+}
+
+/* Joins the merged base and path without normalizing, so that the layered
+ * walk applies ".." after symlinks as the kernel does. */
+static void join_virtual(const char *base, const char *path,
+			 struct resolved *out)
+{
+	int n;
+
+	if (path[0] == '/')
+		n = snprintf(out->vpath, sizeof(out->vpath), "%s", path);
+	else
+		n = snprintf(out->vpath, sizeof(out->vpath), "%s/%s", base, path);
+	if (n < 0 || (size_t)n >= sizeof(out->vpath))
+		out->vpath[0] = '\0';
+}
+
 /*
  * Fills out for one path argument. Returns 0, or -errno when the dirfd is
  * not open in the tracee (EBADF, as the kernel would return) or the
@@ -107,7 +135,7 @@ static bool read_fd_path(pid_t tid, int fd, char *out, size_t size)
 int resolve_path(struct process *p, pid_t tid, int dirfd_arg,
 		 const char *path, struct resolved *out)
 {
-	char base[PATH_MAX];
+	char base[PATH_MAX] = "/";
 	char link[64];
 
 	out->dirfd = AT_FDCWD;
@@ -120,8 +148,9 @@ int resolve_path(struct process *p, pid_t tid, int dirfd_arg,
 		out->dirfd = proc_cwd_fd(p, tid, &out->opened_proc_file);
 		if (out->dirfd < 0)
 			return -ESRCH;
-		normalize_join(p->cwd ? p->cwd : "/", path, out->abspath,
-			       sizeof(out->abspath));
+		snprintf(base, sizeof(base), "%s", p->cwd ? p->cwd : "/");
+		to_virtual(base, sizeof(base));
+		normalize_join(base, path, out->abspath, sizeof(out->abspath));
 	} else {
 		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)tid, dirfd_arg);
 		out->dirfd = open(link, O_PATH | O_CLOEXEC);
@@ -131,11 +160,14 @@ int resolve_path(struct process *p, pid_t tid, int dirfd_arg,
 		out->opened_proc_file = true;
 		if (!read_fd_path(tid, dirfd_arg, base, sizeof(base)))
 			snprintf(base, sizeof(base), "/");
+		to_virtual(base, sizeof(base));
 		normalize_join(base, path, out->abspath, sizeof(out->abspath));
 	}
+	if (overlay.enabled)
+		join_virtual(base, path, out);
 	out->kernel_only = is_kernel_only_path(out->abspath) ||
-			   (p->cwd && path[0] != '/' && dirfd_arg == AT_FDCWD &&
-			    is_kernel_only_path(p->cwd));
+			   (path[0] != '/' && dirfd_arg == AT_FDCWD &&
+			    is_kernel_only_path(base));
 	return 0;
 }
 
@@ -148,6 +180,8 @@ void resolved_init(struct resolved *r)
 	r->abspath[0] = '\0';
 	r->kernel_only = false;
 	r->opened_proc_file = false;
+	r->vpath[0] = '\0';
+	r->layer = -1;
 }
 
 void resolved_release(struct resolved *r)

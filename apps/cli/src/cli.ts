@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 
+import { exportCommand, EXPORT_HELP } from "./commands/export.js";
 import { inspectCommand, INSPECT_HELP } from "./commands/inspect.js";
 import { replayCommand, REPLAY_HELP } from "./commands/replay.js";
 import { runCommand, RUN_HELP } from "./commands/run.js";
@@ -17,6 +18,7 @@ Commands:
   run       run a command under supervision and record a trace
   replay    run a recorded attempt again with its seed and clock start
   inspect   print the processes, files or output of a recorded trace
+  export    write the files of a layered attempt into a directory
   help      show help for a command
 
 Run 'uwrx COMMAND --help' for the options of a command.
@@ -29,6 +31,7 @@ const COMMANDS: Record<
   run: { run: runCommand, help: RUN_HELP },
   inspect: { run: inspectCommand, help: INSPECT_HELP },
   replay: { run: replayCommand, help: REPLAY_HELP },
+  export: { run: exportCommand, help: EXPORT_HELP },
 };
 
 function version(): string {

@@ -14,6 +14,7 @@ export {
   DEFAULT_TIME_STEP_NS,
   startSupervised,
   type Determinism,
+  type LayerOptions,
   SupervisedRun,
   type RunResult,
   type SupervisedRunEvents,

@@ -44,6 +44,12 @@ export interface SuperviseOptions {
    * valid UTF-8 into U+FFFD in strings, so callers that received raw
    * bytes (from /proc/self/cmdline, say) pass them here. Default: unset.
    */
+  /**
+   * Shows the command a layered filesystem: the real one read-only, the
+   * parent layers of `index` above it and `upper` on top, where every
+   * write goes. Default: unset, the command writes the real filesystem.
+   */
+  layers?: LayerOptions;
   rawCommand?: readonly Uint8Array[];
   rawEnv?: readonly Uint8Array[];
   /**
@@ -51,6 +57,16 @@ export interface SuperviseOptions {
    * space randomization off for the tree. Default: off.
    */
   determinism?: Determinism;
+}
+
+/** The layered filesystem of a run. */
+export interface LayerOptions {
+  /** Writable top layer: the attempt's `files/` directory. */
+  upper: string;
+  /** Index of the parent layers, as `@uwrx/overlay` writeIndex() writes it. */
+  index?: string;
+  /** Number of parent layers in the index (0 without one). */
+  parentLayers: number;
 }
 
 /** Seed and clock settings of a deterministic run. */
@@ -250,6 +266,7 @@ export function startSupervised(options: SuperviseOptions): SupervisedRun {
   const args = ["--control-fd", "3", "--buffer-dir", settings.bufferDir];
   if (settings.verbose) args.push("--verbose");
   if (settings.determinism) args.push(...determinismArgs(settings.determinism));
+  if (settings.layers) args.push(...layerArgs(settings.layers));
   if (settings.rawCommand) {
     const file = join(settings.bufferDir, "argv.bin");
     writeFileSync(file, joinNulTerminated(settings.rawCommand), {
@@ -272,6 +289,12 @@ export function startSupervised(options: SuperviseOptions): SupervisedRun {
   });
   child.on("error", () => undefined);
   return new SupervisedRun(child, settings.bufferDir);
+}
+
+function layerArgs(layers: LayerOptions): string[] {
+  const args = ["--upper", layers.upper, "--parent-layers", String(layers.parentLayers)];
+  if (layers.index) args.push("--layer-index", layers.index);
+  return args;
 }
 
 /** Concatenates strings of bytes, each followed by a NUL byte. */

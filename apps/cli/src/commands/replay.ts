@@ -1,4 +1,5 @@
-import { readFile, stat } from "node:fs/promises";
+import { readlinkSync } from "node:fs";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 
 import { hasFlag, parseArgs, type OptionSpec } from "../args.js";
@@ -75,6 +76,7 @@ export async function replayCommand(argv: readonly string[]): Promise<number> {
     verbose: hasFlag(parsed, "verbose"),
     determinism: await readDeterminism(attemptDir),
     replayOf: attemptDir,
+    ...(await recordedLayers(attemptDir)),
   });
 }
 
@@ -142,4 +144,23 @@ async function recordedDirectory(
     );
   }
   return cwd;
+}
+
+/** The layered filesystem settings of the attempt: its parents, if any. */
+async function recordedLayers(
+  attemptDir: string,
+): Promise<{ overlay: boolean; parents: string[] }> {
+  const files = await stat(join(attemptDir, "files")).catch(() => undefined);
+  if (!files?.isDirectory()) return { overlay: false, parents: [] };
+  const links = await readdir(join(attemptDir, "parent")).catch(() => []);
+  const numbers = links.filter((l) => /^[1-9][0-9]*$/.test(l)).map(Number);
+  const parents = numbers
+    .sort((a, b) => a - b)
+    .map((n) =>
+      resolve(
+        join(attemptDir, "parent"),
+        readlinkSync(join(attemptDir, "parent", String(n))),
+      ),
+    );
+  return { overlay: true, parents };
 }

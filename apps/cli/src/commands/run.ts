@@ -8,6 +8,7 @@ import {
   DEFAULT_TIME_STEP_NS,
   removeBufferDir,
   type Determinism,
+  type LayerOptions,
   startSupervised,
   type RunResult,
   type SupervisedRun,
@@ -31,6 +32,7 @@ import {
 } from "../determinism.js";
 import { CliError, EXIT_UWRX_FAILURE, usageError } from "../errors.js";
 import { writeFileAtomic } from "../fs-atomic.js";
+import { exportAttempt, prepareLayers } from "../layers.js";
 import * as log from "../log.js";
 import { rawArgumentTail, rawEnvironment } from "../raw-args.js";
 import {
@@ -57,6 +59,13 @@ is off. 'uwrx replay' repeats all of these; runs with the same --seed and
 Options:
   --trace-dir DIR    where traces are kept (default: $UWRX_TRACE_DIR or ./.uwrx)
   --step NAME        step name (default: the command's base name)
+  --overlay          show the command a layered filesystem: the real one
+                     read-only, parent attempts above it, and this attempt's
+                     writes captured in <attempt>/files (EXPERIMENTAL)
+  --parent ATTEMPT   a parent attempt whose files/ is a layer below this one
+                     (repeatable, bottom first; implies --overlay)
+  --write-through    with --overlay: also copy this run's writes onto the
+                     real filesystem when it ends
   --seed HEX         root seed, 64 hex digits (default: a random one)
   --time MODE        frozen: clocks stand still at the start time;
                      advancing: each clock read adds 1 us (default);
@@ -78,6 +87,9 @@ const RUN_OPTIONS: readonly OptionSpec[] = [
   { name: "trace-dir", takesValue: true },
   { name: "step", takesValue: true },
   { name: "seed", takesValue: true },
+  { name: "overlay" },
+  { name: "parent", takesValue: true, repeatable: true },
+  { name: "write-through" },
   { name: "time", takesValue: true },
   { name: "start-time", takesValue: true },
   { name: "verbose", short: "v" },
@@ -122,6 +134,9 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     rawCommand: rawArgumentTail(command),
     rawEnv: rawEnvironment(),
     cwd: currentDirectory(),
+    parents: parsed.options.get("parent") ?? [],
+    overlay: hasFlag(parsed, "overlay") || parsed.options.has("parent"),
+    writeThrough: hasFlag(parsed, "write-through"),
     verbose: hasFlag(parsed, "verbose"),
     determinism,
   });
@@ -158,6 +173,10 @@ export interface RecordSpec {
   rawCommand?: Buffer[];
   rawEnv?: Buffer[];
   cwd: string;
+  /** Parent attempts, bottom first; they imply `overlay`. */
+  parents?: readonly string[];
+  overlay?: boolean;
+  writeThrough?: boolean;
   verbose: boolean;
   determinism: Determinism;
   /** The attempt directory being replayed, linked as `replay`. */
@@ -178,6 +197,9 @@ export async function recordRun(spec: RecordSpec): Promise<number> {
   );
   await writeDeterminism(attempt.dir, spec.determinism);
   await writeFileAtomic(join(attempt.dir, "cwd"), spec.cwd + "\n");
+  const layers = spec.overlay
+    ? await prepareLayers(attempt.dir, spec.parents ?? [], spec.determinism)
+    : undefined;
   if (spec.replayOf) {
     await symlink(
       relative(attempt.dir, spec.replayOf),
@@ -187,7 +209,7 @@ export async function recordRun(spec: RecordSpec): Promise<number> {
   log.debug(
     `recording attempt ${attempt.dir} with seed ${spec.determinism.seed}`,
   );
-  return superviseAttempt(attempt, spec);
+  return superviseAttempt(attempt, spec, layers);
 }
 
 /**
@@ -237,6 +259,7 @@ function checkProgramPath(program: string): void {
 async function superviseAttempt(
   attempt: Attempt,
   spec: RecordSpec,
+  layers: LayerOptions | undefined,
 ): Promise<number> {
   const { command, cwd, verbose, determinism, rawCommand, rawEnv } = spec;
   const bufferDir = await createBufferDir();
@@ -249,6 +272,7 @@ async function superviseAttempt(
     cwd,
     verbose,
     determinism,
+    layers,
   });
   const collector = new BufferCollector({
     dir: bufferDir,
@@ -269,6 +293,12 @@ async function superviseAttempt(
 
   await finishTrace(collector, bufferDir, output);
   await writeStatus(attempt, result);
+  if (layers && spec.writeThrough && result.complete) {
+    const summary = exportAttempt(attempt.dir, "/", true);
+    log.info(
+      `wrote through ${summary.files} files, ${summary.directories} directories and ${summary.deletions} deletions to the real filesystem`,
+    );
+  }
   await removeBufferDir(bufferDir);
   const cpu = process.cpuUsage();
   log.debug(

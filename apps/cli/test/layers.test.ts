@@ -1,0 +1,200 @@
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+
+import { makeTempDir, runUwrx } from "./support/uwrx.js";
+
+describe("uwrx run --overlay", () => {
+  let project: string;
+  let traceDir: string;
+
+  beforeEach(() => {
+    project = makeTempDir("layers-project");
+    traceDir = makeTempDir("layers-trace");
+    writeFileSync(join(project, "existing"), "old\n");
+  });
+
+  function change(...options: string[]) {
+    return runUwrx(
+      [
+        "run",
+        "-q",
+        "--trace-dir",
+        traceDir,
+        "--step",
+        "change",
+        ...options,
+        "--",
+        "sh",
+        "-c",
+        "echo new > made; rm existing; cat made",
+      ],
+      { cwd: project },
+    );
+  }
+
+  test("captures writes and deletions in files/", () => {
+    const result = change("--overlay");
+    const layer = join(traceDir, "change", "1", "files", project);
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe("new\n");
+    expect(readFileSync(join(layer, "made"), "utf8")).toBe("new\n");
+    expect(statSync(join(layer, "existing")).isCharacterDevice()).toBe(true);
+    expect(statSync(join(layer, "existing")).rdev).toBe(0);
+  });
+
+  test("leaves the real tree alone", () => {
+    change("--overlay");
+
+    expect(readFileSync(join(project, "existing"), "utf8")).toBe("old\n");
+    expect(existsSync(join(project, "made"))).toBe(false);
+  });
+
+  test("a child sees its parent's files", () => {
+    change("--overlay");
+    const result = runUwrx(
+      [
+        "run",
+        "-q",
+        "--trace-dir",
+        traceDir,
+        "--step",
+        "child",
+        "--parent",
+        join(traceDir, "change", "1"),
+        "--",
+        "sh",
+        "-c",
+        "cat made; cat existing",
+      ],
+      { cwd: project },
+    );
+
+    expect(result.stdout).toBe("new\n");
+    expect(result.stderr).toContain("existing");
+    expect(result.status).not.toBe(0);
+  });
+
+  test("export applies files and deletions", () => {
+    change("--overlay");
+    const dest = makeTempDir("layers-export");
+    mkdirSync(join(dest, project), { recursive: true });
+    writeFileSync(join(dest, project, "existing"), "stale\n");
+
+    const result = runUwrx(["export", join(traceDir, "change", "1"), dest]);
+
+    expect(result.status).toBe(0);
+    expect(readFileSync(join(dest, project, "made"), "utf8")).toBe("new\n");
+    expect(existsSync(join(dest, project, "existing"))).toBe(false);
+  });
+
+  test("write-through updates the real tree", () => {
+    const result = change("--overlay", "--write-through");
+
+    expect(result.status).toBe(0);
+    expect(readFileSync(join(project, "made"), "utf8")).toBe("new\n");
+    expect(existsSync(join(project, "existing"))).toBe(false);
+  });
+
+  test("rejects a parent that is not an attempt", () => {
+    const result = runUwrx(
+      ["run", "--trace-dir", traceDir, "--parent", project, "--", "true"],
+      { cwd: project },
+    );
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`--parent ${project} is not an attempt`);
+  });
+
+  test("export rejects an attempt without layers", () => {
+    runUwrx(
+      ["run", "-q", "--trace-dir", traceDir, "--step", "flat", "--", "true"],
+      { cwd: project },
+    );
+
+    const result = runUwrx([
+      "export",
+      join(traceDir, "flat", "1"),
+      makeTempDir("dest"),
+    ]);
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("has no files/ directory");
+  });
+
+  test("make rebuilds from layer timestamps", () => {
+    writeFileSync(join(project, "Makefile"), "out: in\n\tcp in out\n");
+    writeFileSync(join(project, "in"), "one\n");
+    const step = (name: string, parents: string[], ...command: string[]) =>
+      runUwrx(
+        [
+          "run",
+          "-q",
+          "--overlay",
+          "--trace-dir",
+          traceDir,
+          "--step",
+          name,
+          ...parents.flatMap((p) => ["--parent", join(traceDir, p, "1")]),
+          "--",
+          ...command,
+        ],
+        { cwd: project },
+      );
+
+    const build = step("build", [], "make");
+    const again = step("again", ["build"], "make");
+    const edit = step("edit", ["build"], "sh", "-c", "echo two > in");
+    const rebuild = step("rebuild", ["edit"], "sh", "-c", "make && cat out");
+
+    expect(build.stdout).toBe("cp in out\n");
+    expect(again.stdout).toContain("'out' is up to date");
+    expect(edit.status).toBe(0);
+    expect(rebuild.stdout).toBe("cp in out\ntwo\n");
+    expect(readFileSync(join(project, "in"), "utf8")).toBe("one\n");
+    expect(existsSync(join(project, "out"))).toBe(false);
+  });
+
+  test("rm -rf and find across three layers", () => {
+    const step = (name: string, parents: string[], script: string) =>
+      runUwrx(
+        [
+          "run",
+          "-q",
+          "--overlay",
+          "--trace-dir",
+          traceDir,
+          "--step",
+          name,
+          ...parents.flatMap((p) => ["--parent", join(traceDir, p, "1")]),
+          "--",
+          "sh",
+          "-c",
+          script,
+        ],
+        { cwd: project },
+      );
+    mkdirSync(join(project, "tree"));
+    writeFileSync(join(project, "tree", "base.txt"), "base\n");
+
+    step("one", [], "echo one > tree/one.txt");
+    step("two", ["one"], "mkdir tree/sub && echo two > tree/sub/two.txt");
+    const listed = step("list", ["two"], "find tree | sort");
+    const removed = step("remove", ["two"], "rm -rf tree && ls");
+
+    expect(listed.stdout).toBe(
+      "tree\ntree/base.txt\ntree/one.txt\ntree/sub\ntree/sub/two.txt\n",
+    );
+    expect(removed.status).toBe(0);
+    expect(removed.stdout).not.toContain("tree");
+    expect(readFileSync(join(project, "tree", "base.txt"), "utf8")).toBe(
+      "base\n",
+    );
+  });
+});
