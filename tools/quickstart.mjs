@@ -26,8 +26,12 @@ spawnSync("make", ["-s", "clean"], { cwd: example, stdio: "inherit" });
 uwrx("run", "--trace-dir", traceDir, "--step", "make", "--", "make", "check");
 uwrx("inspect", "procs", traceDir);
 uwrx("inspect", "output", traceDir);
+const attempt = join(traceDir, "make", String(lastAttempt()));
 console.log(
-  `\nOpen ${join(traceDir, "make", String(lastAttempt()), "perfetto")} in https://ui.perfetto.dev to see the timeline.`,
+  `\nOpen ${join(attempt, "perfetto")} in https://ui.perfetto.dev to see the timeline.`,
+);
+console.log(
+  `The build's outputs are in ${join(attempt, "files", example)}; the example directory itself is unchanged ('uwrx export ${attempt} DIR' copies them out).`,
 );
 
 function lastAttempt() {

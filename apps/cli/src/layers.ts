@@ -56,7 +56,7 @@ async function linkParents(
     const files = await stat(join(target, "files")).catch(() => undefined);
     if (!files?.isDirectory()) {
       throw new CliError(
-        `--parent ${parent} is not an attempt with a layered filesystem: expected ${join(target, "files")}/, which 'uwrx run --overlay' writes`,
+        `--parent ${parent} is not an attempt: expected ${join(target, "files")}/, which 'uwrx run' writes`,
         EXIT_USAGE,
       );
     }

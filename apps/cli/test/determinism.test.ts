@@ -238,7 +238,17 @@ describe("deterministic runs", () => {
     writeFileSync(join(project, "in"), "one\n");
     const make = () =>
       runUwrx(
-        ["run", "-q", "--trace-dir", traceDir, "--step", "make", "--", "make"],
+        [
+          "run",
+          "-q",
+          "--write-through",
+          "--trace-dir",
+          traceDir,
+          "--step",
+          "make",
+          "--",
+          "make",
+        ],
         { cwd: project },
       );
 

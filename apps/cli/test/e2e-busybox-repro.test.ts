@@ -71,6 +71,7 @@ describe("busybox build reproducibility", () => {
     traceDir,
     "--step",
     "busybox",
+    "--write-through",
     "--seed",
     SEED,
     "--start-time",

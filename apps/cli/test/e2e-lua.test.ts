@@ -3,7 +3,7 @@
 // compilers had to read, the binaries a bare build produces, and the bytes
 // the terminal received.
 import { spawnSync } from "node:child_process";
-import { cpSync, readFileSync, readdirSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 import { fetchDebianSource } from "./support/corpus.js";
@@ -87,10 +87,22 @@ describe("lua 5.4 build under uwrx run", () => {
   test("binaries equal a bare build's", () => {
     for (const product of PRODUCTS) {
       const expected = readFileSync(join(bare, product));
-      const actual = readFileSync(join(traced, product));
+      // The build's writes land in the attempt's layer, not in the tree.
+      const actual = readFileSync(
+        join(traceDir, "make", "1", "files", traced, product),
+      );
       expect({ product, same: actual.equals(expected) }).toEqual({
         product,
         same: true,
+      });
+    }
+  });
+
+  test("source tree is unchanged", () => {
+    for (const product of PRODUCTS) {
+      expect({ product, exists: existsSync(join(traced, product)) }).toEqual({
+        product,
+        exists: false,
       });
     }
   });

@@ -57,7 +57,6 @@ describe("zlib in two layered steps", () => {
     uwrx(
       "run",
       "-q",
-      "--overlay",
       "--trace-dir",
       traceDir,
       "--step",

@@ -9,7 +9,7 @@ import { join } from "node:path";
 
 import { makeTempDir, runUwrx } from "./support/uwrx.js";
 
-describe("uwrx run --overlay", () => {
+describe("uwrx run layers", () => {
   let project: string;
   let traceDir: string;
 
@@ -39,7 +39,7 @@ describe("uwrx run --overlay", () => {
   }
 
   test("captures writes and deletions in files/", () => {
-    const result = change("--overlay");
+    const result = change();
     const layer = join(traceDir, "change", "1", "files", project);
 
     expect(result.status).toBe(0);
@@ -50,14 +50,14 @@ describe("uwrx run --overlay", () => {
   });
 
   test("leaves the real tree alone", () => {
-    change("--overlay");
+    change();
 
     expect(readFileSync(join(project, "existing"), "utf8")).toBe("old\n");
     expect(existsSync(join(project, "made"))).toBe(false);
   });
 
   test("a child sees its parent's files", () => {
-    change("--overlay");
+    change();
     const result = runUwrx(
       [
         "run",
@@ -82,7 +82,7 @@ describe("uwrx run --overlay", () => {
   });
 
   test("export applies files and deletions", () => {
-    change("--overlay");
+    change();
     const dest = makeTempDir("layers-export");
     mkdirSync(join(dest, project), { recursive: true });
     writeFileSync(join(dest, project, "existing"), "stale\n");
@@ -95,7 +95,7 @@ describe("uwrx run --overlay", () => {
   });
 
   test("write-through updates the real tree", () => {
-    const result = change("--overlay", "--write-through");
+    const result = change("--write-through");
 
     expect(result.status).toBe(0);
     expect(readFileSync(join(project, "made"), "utf8")).toBe("new\n");
@@ -114,7 +114,17 @@ describe("uwrx run --overlay", () => {
 
   test("export rejects an attempt without layers", () => {
     runUwrx(
-      ["run", "-q", "--trace-dir", traceDir, "--step", "flat", "--", "true"],
+      [
+        "run",
+        "-q",
+        "--no-overlay",
+        "--trace-dir",
+        traceDir,
+        "--step",
+        "flat",
+        "--",
+        "true",
+      ],
       { cwd: project },
     );
 
@@ -136,7 +146,6 @@ describe("uwrx run --overlay", () => {
         [
           "run",
           "-q",
-          "--overlay",
           "--trace-dir",
           traceDir,
           "--step",
@@ -167,7 +176,6 @@ describe("uwrx run --overlay", () => {
         [
           "run",
           "-q",
-          "--overlay",
           "--trace-dir",
           traceDir,
           "--step",
@@ -196,5 +204,23 @@ describe("uwrx run --overlay", () => {
     expect(readFileSync(join(project, "tree", "base.txt"), "utf8")).toBe(
       "base\n",
     );
+  });
+
+  test("--no-overlay rejects --parent", () => {
+    const result = runUwrx(
+      ["run", "--no-overlay", "--parent", traceDir, "--", "true"],
+      { cwd: project },
+    );
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("need the layered filesystem");
+  });
+
+  test("--no-overlay writes the real tree", () => {
+    const result = change("--no-overlay");
+
+    expect(result.status).toBe(0);
+    expect(readFileSync(join(project, "made"), "utf8")).toBe("new\n");
+    expect(existsSync(join(traceDir, "change", "1", "files"))).toBe(false);
   });
 });

@@ -7,8 +7,7 @@ import { exportAttempt } from "../layers.js";
 
 export const EXPORT_HELP = `Usage: uwrx export [OPTIONS] ATTEMPT DIR
 
-Writes the files of a layered attempt (one recorded with 'uwrx run
---overlay' or '--parent') into DIR, at their absolute paths below it: the
+Writes the files of an attempt into DIR, at their absolute paths below it: the
 changes of its parent attempts, then its own, with deletions applied. DIR
 '/' writes them onto the real filesystem. DIR is created when missing.
 
@@ -44,7 +43,7 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
   const files = await stat(join(attemptDir, "files")).catch(() => undefined);
   if (!files?.isDirectory()) {
     throw new CliError(
-      `${attempt} has no files/ directory: only attempts recorded with 'uwrx run --overlay' or '--parent' can be exported`,
+      `${attempt} has no files/ directory: it was recorded with --no-overlay, or it is not an attempt`,
       2,
     );
   }

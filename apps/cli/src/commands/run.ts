@@ -50,6 +50,12 @@ into a new attempt directory <trace-dir>/<step>/<n>/ holding a Perfetto trace
 (open it in ui.perfetto.dev). stdin, stdout and stderr pass through, and uwrx
 exits with the command's status (128+N when signal N killed it).
 
+The command sees a layered filesystem: the real one read-only at the
+bottom, the files/ of each --parent attempt above it, and its own writes on
+top, captured in <attempt>/files/ (deletions as whiteouts); the real
+filesystem is left unchanged. 'uwrx export' or --write-through apply the
+changes to a directory or to the real filesystem.
+
 Randomness (getrandom, /dev/urandom, AT_RANDOM) comes from a root seed
 saved in the attempt's seed.txt, the wall clock starts at a time saved in
 time.txt, file times are derived from it, and address space randomization
@@ -59,13 +65,12 @@ is off. 'uwrx replay' repeats all of these; runs with the same --seed and
 Options:
   --trace-dir DIR    where traces are kept (default: $UWRX_TRACE_DIR or ./.uwrx)
   --step NAME        step name (default: the command's base name)
-  --overlay          show the command a layered filesystem: the real one
-                     read-only, parent attempts above it, and this attempt's
-                     writes captured in <attempt>/files (EXPERIMENTAL)
-  --parent ATTEMPT   a parent attempt whose files/ is a layer below this one
-                     (repeatable, bottom first; implies --overlay)
-  --write-through    with --overlay: also copy this run's writes onto the
-                     real filesystem when it ends
+  --parent ATTEMPT   a parent attempt whose files/ is a layer below this
+                     one (repeatable, lowest first)
+  --write-through    also copy this run's writes onto the real filesystem
+                     when it ends
+  --no-overlay       let the command write the real filesystem directly,
+                     without layers (its changes are traced but not kept)
   --seed HEX         root seed, 64 hex digits (default: a random one)
   --time MODE        frozen: clocks stand still at the start time;
                      advancing: each clock read adds 1 us (default);
@@ -87,7 +92,7 @@ const RUN_OPTIONS: readonly OptionSpec[] = [
   { name: "trace-dir", takesValue: true },
   { name: "step", takesValue: true },
   { name: "seed", takesValue: true },
-  { name: "overlay" },
+  { name: "no-overlay" },
   { name: "parent", takesValue: true, repeatable: true },
   { name: "write-through" },
   { name: "time", takesValue: true },
@@ -126,6 +131,15 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const step = optionValue(parsed, "step") ?? stepNameFor(command);
   checkStepName(step);
   const determinism = await chooseDeterminism(parsed);
+  if (
+    hasFlag(parsed, "no-overlay") &&
+    (parsed.options.has("parent") || hasFlag(parsed, "write-through"))
+  ) {
+    throw usageError(
+      "run",
+      "--parent and --write-through need the layered filesystem; drop --no-overlay",
+    );
+  }
 
   return recordRun({
     traceDir,
@@ -135,7 +149,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     rawEnv: rawEnvironment(),
     cwd: currentDirectory(),
     parents: parsed.options.get("parent") ?? [],
-    overlay: hasFlag(parsed, "overlay") || parsed.options.has("parent"),
+    overlay: !hasFlag(parsed, "no-overlay"),
     writeThrough: hasFlag(parsed, "write-through"),
     verbose: hasFlag(parsed, "verbose"),
     determinism,
@@ -173,7 +187,7 @@ export interface RecordSpec {
   rawCommand?: Buffer[];
   rawEnv?: Buffer[];
   cwd: string;
-  /** Parent attempts, bottom first; they imply `overlay`. */
+  /** Parent attempts, lowest first; they need `overlay`. */
   parents?: readonly string[];
   overlay?: boolean;
   writeThrough?: boolean;
