@@ -230,7 +230,11 @@ char **tracee_read_argv(pid_t tid, uint64_t addr, size_t max_total);
 
 struct resolved {
 	int dirfd;       /* for the core's *at() call */
-	bool close_dirfd;
+	/* The directory that the tracee's relative path starts from: its
+	 * cwd or dirfd, open in the core. The layered step points dirfd at
+	 * host paths and keeps this one. */
+	int tracee_dirfd;
+	bool close_dirfd; /* tracee_dirfd was opened for this call */
 	char abspath[8192];
 	bool kernel_only; /* under /proc, /dev or /sys: only the kernel may act */
 	bool opened_proc_file; /* opened /proc/TID/cwd or /proc/TID/fd/N */
@@ -240,6 +244,12 @@ struct resolved {
 	char vpath[8192];
 	char host[8192];
 	int layer; /* -1 outside the layers */
+	/* With --upper: the real cwd or dirfd is the base directory at the
+	 * path it has on the merged view, or the path is absolute. */
+	bool real_start;
+	/* The layered walk found a base file at abspath itself, through no
+	 * symlink and without a synthetic directory. */
+	bool base_file_at_abspath;
 };
 
 int resolve_path(struct process *p, pid_t tid, int dirfd_arg,

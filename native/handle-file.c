@@ -321,12 +321,31 @@ static int probe_open_target(const struct resolved *r, const char *path,
 	return (flags & O_NOFOLLOW) && S_ISLNK(st->st_mode) ? PROBE_CORE_OPENS : PROBE_KERNEL_OPENS;
 }
 
-/* With layers, a read-only open must receive the file of the layer that
- * holds the path, through ADDFD: the kernel would resolve the tracee's
- * path in the real tree, or from a cwd that is a host path in a layer. */
-static bool layers_active(void)
+/*
+ * Tells whether the kernel, resolving the tracee's own path, opens the
+ * file that the probe found. Without layers it does. With layers the
+ * kernel walks the real tree, so the layered walk must have found a base
+ * file at the lexical path, which means that no upper file, whiteout or
+ * symlink took a component's place. The walk must also start from a base
+ * directory at its own merged path, not from a directory of a layer or a
+ * synthetic merged one. A stat of the tracee's path must then reach the
+ * probed inode. It catches what the lexical checks miss, such as ".."
+ * after a name that only an upper layer has.
+ */
+static bool kernel_opens_probed_file(const struct resolved *r,
+				     const char *tracee_path, uint64_t flags,
+				     const struct stat *probed)
 {
-	return overlay.enabled;
+	int at_flags = (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0;
+	struct stat st;
+
+	if (!overlay.enabled)
+		return true;
+	if (!r->base_file_at_abspath || !r->real_start)
+		return false;
+	if (fstatat(r->tracee_dirfd, tracee_path, &st, at_flags) != 0)
+		return false;
+	return st.st_dev == probed->st_dev && st.st_ino == probed->st_ino;
 }
 
 static bool opens_read_only(uint64_t flags)
@@ -339,11 +358,13 @@ static bool opens_read_only(uint64_t flags)
  * -errno, or INT64_MIN or RESULT_FOUND when the kernel must perform the
  * call. */
 static int64_t perform_open(struct call *c, const struct resolved *r,
-			    const char *path, const struct file_call *f)
+			    const char *path, const char *tracee_path,
+			    const struct file_call *f)
 {
 	struct seccomp_notif_addfd addfd = { 0 };
 	int flags = (int)f->flags;
-	struct stat st;
+	/* Zeroed, so that a failed probe leaves no inode to match. */
+	struct stat st = { 0 };
 	int fd, err, tracee_fd, probe;
 
 	probe = probe_open_target(r, path, f->flags, &st);
@@ -354,18 +375,19 @@ static int64_t perform_open(struct call *c, const struct resolved *r,
 		return det_open_random_source(c, r, path, f->flags, &st);
 	/* Injecting an fd with ADDFD_FLAG_SEND wakes the caller without the
 	 * listener's same-CPU wake-up, so an open answered that way costs
-	 * about 60 us where CONTINUE costs a few. Without layers the kernel
-	 * opens the same file the probe found. */
-	if (probe == PROBE_FOUND && !layers_active() && opens_read_only(f->flags))
+	 * about 60 us where CONTINUE costs a few. */
+	if (probe == PROBE_FOUND && opens_read_only(f->flags) &&
+	    kernel_opens_probed_file(r, tracee_path, f->flags, &st))
 		return RESULT_FOUND;
 	/* ADDFD cannot install an O_PATH file (the kernel's fget skips
-	 * them). The kernel opens it, unless the file is in an upper layer,
-	 * where the path the kernel sees is wrong: then a plain read-only
+	 * them). The kernel opens it, unless the file is in an upper layer
+	 * or the kernel's walk reaches another file: then a plain read-only
 	 * open stands in for it.
 	 * NOTE: that open fails with ELOOP on a symlink opened with
 	 * O_NOFOLLOW, and needs read permission, where O_PATH needs none. */
 	if (flags & O_PATH) {
-		if (r->layer <= 0)
+		if (r->layer <= 0 &&
+		    kernel_opens_probed_file(r, tracee_path, f->flags, &st))
 			return INT64_MIN;
 		flags &= ~(O_PATH | O_ACCMODE);
 	}
@@ -543,6 +565,8 @@ static int64_t perform(struct call *c, const struct file_call *f,
 		       const char *path, struct resolved *r,
 		       const char *path2, struct resolved *r2)
 {
+	const char *tracee_path = path;
+
 	if (overlay.enabled) {
 		int64_t rc;
 
@@ -555,7 +579,7 @@ static int64_t perform(struct call *c, const struct file_call *f,
 	}
 	switch (f->op) {
 	case OP_OPEN:
-		return perform_open(c, r, path, f);
+		return perform_open(c, r, path, tracee_path, f);
 	case OP_STAT:
 		return perform_stat(c, r, path, f);
 	case OP_STATX:

@@ -181,9 +181,13 @@ static int64_t prepare_open(const struct file_call *f, struct resolved *r)
 		return prepare_create(r, NULL);
 	if (rc != 0)
 		return rc;
-	if (!is_write_open(f->flags))
-		return is_merged_dir(&found) ? use_merged_dir(r, &found)
-					     : use_host(r, &found);
+	if (!is_write_open(f->flags)) {
+		if (is_merged_dir(&found))
+			return use_merged_dir(r, &found);
+		r->base_file_at_abspath = found.layer == 0 &&
+					  strcmp(found.path, r->abspath) == 0;
+		return use_host(r, &found);
+	}
 	if ((f->flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
 		return -EEXIST;
 	if (is_tmpfile(f->flags)) {

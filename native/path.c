@@ -103,13 +103,16 @@ static bool read_fd_path(pid_t tid, int fd, char *out, size_t size)
 
 /* Turns a host directory path from /proc into its path on the merged
  * view: a directory of a layer, or a synthetic directory that lists a
- * merged one, stands for its merged path. */
-static void to_virtual(char *dir, size_t size)
+ * merged one, stands for its merged path. Returns true when it rewrote
+ * dir, false for a base directory, which is its own merged path. */
+static bool to_virtual(char *dir, size_t size)
 {
 	char merged[PATH_MAX];
 
-	if (overlay.enabled && layered_virtual_path(dir, merged, sizeof(merged)))
-		snprintf(dir, size, "%s", merged);
+	if (!overlay.enabled || !layered_virtual_path(dir, merged, sizeof(merged)))
+		return false;
+	snprintf(dir, size, "%s", merged);
+	return true;
 }
 
 /* Joins the merged base and path without normalizing, so that the layered
@@ -141,6 +144,7 @@ int resolve_path(struct process *p, pid_t tid, int dirfd_arg,
 	out->dirfd = AT_FDCWD;
 	out->close_dirfd = false;
 	out->opened_proc_file = false;
+	out->real_start = true;
 
 	if (path[0] == '/') {
 		normalize_join("/", path, out->abspath, sizeof(out->abspath));
@@ -149,7 +153,7 @@ int resolve_path(struct process *p, pid_t tid, int dirfd_arg,
 		if (out->dirfd < 0)
 			return -ESRCH;
 		snprintf(base, sizeof(base), "%s", p->cwd ? p->cwd : "/");
-		to_virtual(base, sizeof(base));
+		out->real_start = !to_virtual(base, sizeof(base));
 		normalize_join(base, path, out->abspath, sizeof(out->abspath));
 	} else {
 		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)tid, dirfd_arg);
@@ -158,11 +162,15 @@ int resolve_path(struct process *p, pid_t tid, int dirfd_arg,
 			return -EBADF;
 		out->close_dirfd = true;
 		out->opened_proc_file = true;
-		if (!read_fd_path(tid, dirfd_arg, base, sizeof(base)))
+		if (read_fd_path(tid, dirfd_arg, base, sizeof(base))) {
+			out->real_start = !to_virtual(base, sizeof(base));
+		} else {
 			snprintf(base, sizeof(base), "/");
-		to_virtual(base, sizeof(base));
+			out->real_start = false;
+		}
 		normalize_join(base, path, out->abspath, sizeof(out->abspath));
 	}
+	out->tracee_dirfd = out->dirfd;
 	if (overlay.enabled)
 		join_virtual(base, path, out);
 	out->kernel_only = is_kernel_only_path(out->abspath) ||
@@ -176,17 +184,22 @@ int resolve_path(struct process *p, pid_t tid, int dirfd_arg,
 void resolved_init(struct resolved *r)
 {
 	r->dirfd = -1;
+	r->tracee_dirfd = -1;
 	r->close_dirfd = false;
 	r->abspath[0] = '\0';
 	r->kernel_only = false;
 	r->opened_proc_file = false;
 	r->vpath[0] = '\0';
 	r->layer = -1;
+	r->real_start = false;
+	r->base_file_at_abspath = false;
 }
 
 void resolved_release(struct resolved *r)
 {
-	if (r->close_dirfd && r->dirfd >= 0)
-		close(r->dirfd);
+	/* dirfd may have been replaced by the layered step: close the fd
+	 * that resolve_path opened. */
+	if (r->close_dirfd && r->tracee_dirfd >= 0)
+		close(r->tracee_dirfd);
 	r->close_dirfd = false;
 }
