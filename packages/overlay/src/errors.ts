@@ -11,6 +11,8 @@
  *   the same lookup on the merged view.
  * - `INVALID_INDEX`: an index file is truncated or has a wrong magic,
  *   version or offset.
+ * - `UNSUPPORTED_NAME`: a layer holds a file name that is not valid UTF-8,
+ *   which this library cannot carry yet.
  * - `UNSUPPORTED_TYPE`: export met a FIFO, socket or device file, which
  *   Node cannot create.
  */
@@ -23,7 +25,8 @@ export type OverlayErrorCode =
   | "ENOTDIR"
   | "ELOOP"
   | "INVALID_INDEX"
-  | "UNSUPPORTED_TYPE";
+  | "UNSUPPORTED_TYPE"
+  | "UNSUPPORTED_NAME";
 
 /** Error thrown by every function of `@uwrx/overlay`, with a `code`. */
 export class OverlayError extends Error {

@@ -57,6 +57,7 @@ export function exportMerged(options: ExportOptions): ExportSummary {
   const { stack, dest } = options;
   const from = options.from ?? 1;
   validateExport(stack, dest, from);
+  checkExportable(stack, from);
 
   const summary: ExportSummary = {
     files: 0,
@@ -111,11 +112,30 @@ function exportEntry(
       summary.symlinks += 1;
       return;
     default:
-      throw new OverlayError(
-        "UNSUPPORTED_TYPE",
-        `Cannot export ${entry.path} from layer ${entry.layer}: it is a FIFO, socket or device file, which Node cannot create. Remove it from ${entry.hostPath} or copy it by hand.`,
-      );
+      throw unsupportedEntry(entry);
   }
+}
+
+/**
+ * Walks the layers once before anything is written, so that an entry
+ * that cannot be exported (or a name that is not UTF-8) stops the export
+ * while `dest` is still untouched.
+ */
+function checkExportable(stack: LayerStack, from: number): void {
+  const walk = walkLayers(stack.roots, from, stack.topLayer, () => undefined);
+  for (const entry of walk) {
+    if (entry.kind === "whiteout") continue;
+    if (!EXPORTABLE.has(entry.type)) throw unsupportedEntry(entry);
+  }
+}
+
+const EXPORTABLE = new Set(["directory", "file", "symlink"]);
+
+function unsupportedEntry(entry: WalkEntry): OverlayError {
+  return new OverlayError(
+    "UNSUPPORTED_TYPE",
+    `Cannot export ${entry.path} from layer ${entry.layer}: it is a FIFO, socket or device file, which Node cannot create. Remove it from ${entry.hostPath} or copy it by hand; nothing was exported.`,
+  );
 }
 
 function exportDirectory(target: string, opaque: boolean): void {

@@ -1,9 +1,15 @@
-import { lstatSync, readdirSync, readlinkSync } from "node:fs";
+import { lstatSync, readlinkSync } from "node:fs";
 
 import { entryTypeOf, isWhiteout, type EntryType } from "./entry-type.js";
 import { OverlayError } from "./errors.js";
 import { lookupChild, mergedRoot, type MergedDirectory } from "./lookup.js";
-import { childPath, hostPathIn, requireAbsolute, splitPath } from "./paths.js";
+import {
+  childPath,
+  hostPathIn,
+  readNames,
+  requireAbsolute,
+  splitPath,
+} from "./paths.js";
 
 /** Linux's limit on symlinks followed in one lookup (MAXSYMLINKS). */
 export const MAX_SYMLINKS = 40;
@@ -156,13 +162,13 @@ export class LayerStack {
 
     for (const layer of directory.layers) {
       const hostDir = hostPathIn(this.roots[layer]!, directory.path);
-      for (const dirent of readdirSync(hostDir, { withFileTypes: true })) {
-        if (seen.has(dirent.name)) continue;
-        seen.add(dirent.name);
+      for (const name of readNames(hostDir)) {
+        if (seen.has(name)) continue;
+        seen.add(name);
 
-        const stats = lstatSync(`${hostDir}/${dirent.name}`);
+        const stats = lstatSync(`${hostDir}/${name}`);
         if (isWhiteout(stats)) continue;
-        entries.push({ name: dirent.name, type: entryTypeOf(stats), layer });
+        entries.push({ name, type: entryTypeOf(stats), layer });
       }
     }
 

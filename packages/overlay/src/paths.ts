@@ -1,3 +1,6 @@
+import { isUtf8 } from "node:buffer";
+import { readdirSync } from "node:fs";
+
 import { OverlayError } from "./errors.js";
 
 /** Rejects a path that does not start with "/". */
@@ -25,4 +28,25 @@ export function hostPathIn(root: string, path: string): string {
   if (root === "/") return path;
   const trimmed = root.endsWith("/") ? root.slice(0, -1) : root;
   return path === "/" ? trimmed : trimmed + path;
+}
+
+/**
+ * Lists the names in a host directory. Node turns bytes that are not
+ * UTF-8 into U+FFFD, so such a name would be silently replaced by another
+ * one; it is rejected instead.
+ * TODO: carry names as bytes, so that layers with such names can be
+ * stacked and exported.
+ */
+export function readNames(hostDir: string): string[] {
+  const names: string[] = [];
+  for (const raw of readdirSync(hostDir, { encoding: "buffer" })) {
+    if (!isUtf8(raw)) {
+      throw new OverlayError(
+        "UNSUPPORTED_NAME",
+        `${hostDir}/${raw.toString("latin1")} has a name that is not valid UTF-8, which uwrx cannot stack or export yet; rename it`,
+      );
+    }
+    names.push(raw.toString("utf8"));
+  }
+  return names;
 }

@@ -1,8 +1,8 @@
-import { readdirSync, readlinkSync } from "node:fs";
+import { readlinkSync } from "node:fs";
 
 import type { EntryType } from "./entry-type.js";
 import { lookupChild, mergedRoot, type MergedDirectory } from "./lookup.js";
-import { hostPathIn } from "./paths.js";
+import { hostPathIn, readNames } from "./paths.js";
 
 /** One path of the merged view of a range of layers, as `walkLayers` yields it. */
 export type WalkEntry =
@@ -88,7 +88,7 @@ function unionOfNames(
   const names = new Set<string>();
   for (const layer of directory.layers) {
     const hostDir = hostPathIn(roots[layer]!, directory.path);
-    for (const name of readdirSync(hostDir)) names.add(name);
+    for (const name of readNames(hostDir)) names.add(name);
   }
   return [...names].sort((a, b) =>
     Buffer.compare(Buffer.from(a), Buffer.from(b)),

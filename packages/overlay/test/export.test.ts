@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "@jest/globals";
+import { execFileSync } from "node:child_process";
 import {
   chmodSync,
   existsSync,
@@ -12,7 +13,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 
-import { LayerStack, exportMerged } from "../src/index.js";
+import { LayerStack, exportMerged, isOverlayError } from "../src/index.js";
 import { buildLayers, makeTemp, removeTemp } from "./helpers.js";
 
 let dir: string;
@@ -134,5 +135,46 @@ describe("exportMerged", () => {
     expect(() =>
       exportMerged({ stack: new LayerStack(roots), dest: join(dir, "nope") }),
     ).toThrow(/existing directory/);
+  });
+});
+
+describe("exportMerged refusals", () => {
+  test("FIFO stops the export before any write", () => {
+    const roots = buildLayers(dir, [
+      [],
+      [{ path: "/src/a.c", type: "file", content: "a" }],
+    ]);
+    execFileSync("mkfifo", [join(roots.layers[0]!, "src/pipe")]);
+    const dest = join(dir, "dest");
+    mkdirSync(dest);
+
+    expect(() => exportMerged({ stack: new LayerStack(roots), dest })).toThrow(
+      "nothing was exported",
+    );
+    expect(readdirSync(dest)).toEqual([]);
+  });
+
+  test("name that is not UTF-8 is rejected", () => {
+    const roots = buildLayers(dir, [
+      [],
+      [{ path: "/src/a.c", type: "file", content: "a" }],
+    ]);
+    const raw = Buffer.concat([
+      Buffer.from(join(roots.layers[0]!, "src") + "/"),
+      Buffer.from([0x62, 0xff]),
+    ]);
+    writeFileSync(raw, "bytes");
+    const dest = join(dir, "dest");
+    mkdirSync(dest);
+
+    let caught: unknown;
+    try {
+      exportMerged({ stack: new LayerStack(roots), dest });
+    } catch (error) {
+      caught = error;
+    }
+
+    expect(isOverlayError(caught) && caught.code).toBe("UNSUPPORTED_NAME");
+    expect(readdirSync(dest)).toEqual([]);
   });
 });
