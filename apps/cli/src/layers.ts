@@ -44,14 +44,13 @@ export async function prepareLayers(
   return { upper, index, parentLayers };
 }
 
-/** Checks each parent and links it as `parent/1`, `parent/2`, ... */
-async function linkParents(
-  attemptDir: string,
-  parents: readonly string[],
-): Promise<void> {
-  if (parents.length === 0) return;
-  await mkdir(join(attemptDir, "parent"));
-  for (const [i, parent] of parents.entries()) {
+/**
+ * Checks parent attempts before a new attempt is created, so a bad
+ * --parent leaves nothing behind: each must be a finished attempt (a
+ * files/ directory and a perfetto trace) whose own parents are sound.
+ */
+export async function checkParents(parents: readonly string[]): Promise<void> {
+  for (const parent of parents) {
     const target = resolve(parent);
     const files = await stat(join(target, "files")).catch(() => undefined);
     if (!files?.isDirectory()) {
@@ -60,6 +59,26 @@ async function linkParents(
         EXIT_USAGE,
       );
     }
+    const trace = await stat(join(target, "perfetto")).catch(() => undefined);
+    if (!trace?.isFile()) {
+      throw new CliError(
+        `--parent ${parent} did not finish (it has no perfetto trace); use an attempt whose run completed`,
+        EXIT_USAGE,
+      );
+    }
+    overlayCall(() => attemptChain(target));
+  }
+}
+
+/** Links each parent as `parent/1`, `parent/2`, ... */
+async function linkParents(
+  attemptDir: string,
+  parents: readonly string[],
+): Promise<void> {
+  if (parents.length === 0) return;
+  await mkdir(join(attemptDir, "parent"));
+  for (const [i, parent] of parents.entries()) {
+    const target = resolve(parent);
     await symlink(
       relative(join(attemptDir, "parent"), target),
       join(attemptDir, "parent", String(i + 1)),

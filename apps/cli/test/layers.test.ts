@@ -223,4 +223,28 @@ describe("uwrx run layers", () => {
     expect(readFileSync(join(project, "made"), "utf8")).toBe("new\n");
     expect(existsSync(join(traceDir, "change", "1", "files"))).toBe(false);
   });
+
+  test("bad parent leaves no attempt behind", () => {
+    const unfinished = join(traceDir, "half", "1");
+    mkdirSync(join(unfinished, "files"), { recursive: true });
+
+    const result = runUwrx(
+      [
+        "run",
+        "--trace-dir",
+        traceDir,
+        "--step",
+        "child",
+        "--parent",
+        unfinished,
+        "--",
+        "true",
+      ],
+      { cwd: project },
+    );
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("did not finish");
+    expect(existsSync(join(traceDir, "child"))).toBe(false);
+  });
 });

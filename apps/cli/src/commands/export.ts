@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { hasFlag, parseArgs, type OptionSpec } from "../args.js";
 import { CliError, usageError } from "../errors.js";
 import { exportAttempt } from "../layers.js";
+import { plural } from "../text.js";
 
 export const EXPORT_HELP = `Usage: uwrx export [OPTIONS] ATTEMPT DIR
 
@@ -13,7 +14,7 @@ changes of its parent attempts, then its own, with deletions applied. DIR
 
 Options:
   --top-only   export only the attempt's own changes, not its parents'
-  --json       print what was written as JSON
+  --json       print the counts of what was written as JSON
   -h, --help   show this help`;
 
 const EXPORT_OPTIONS: readonly OptionSpec[] = [
@@ -40,6 +41,9 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
     throw usageError("export", `unexpected argument '${extra[0]}'`);
 
   const attemptDir = resolve(attempt);
+  if (!(await stat(attemptDir).catch(() => undefined))) {
+    throw new CliError(`attempt ${attempt} does not exist`, 2);
+  }
   const files = await stat(join(attemptDir, "files")).catch(() => undefined);
   if (!files?.isDirectory()) {
     throw new CliError(
@@ -58,7 +62,7 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
   } else {
     process.stdout.write(
-      `exported ${summary.files} files, ${summary.symlinks} symlinks, ${summary.directories} directories and ${summary.deletions} deletions into ${dest}\n`,
+      `exported ${plural(summary.files, "file", "files")}, ${plural(summary.symlinks, "symlink", "symlinks")}, ${plural(summary.directories, "directory", "directories")} and ${plural(summary.deletions, "deletion", "deletions")} into ${dest}\n`,
     );
   }
   return 0;

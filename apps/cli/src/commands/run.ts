@@ -1,6 +1,6 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { constants as osConstants } from "node:os";
-import { symlink } from "node:fs/promises";
+import { rm, symlink } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
 
 import {
@@ -32,8 +32,9 @@ import {
 } from "../determinism.js";
 import { CliError, EXIT_UWRX_FAILURE, usageError } from "../errors.js";
 import { writeFileAtomic } from "../fs-atomic.js";
-import { exportAttempt, prepareLayers } from "../layers.js";
+import { checkParents, exportAttempt, prepareLayers } from "../layers.js";
 import * as log from "../log.js";
+import { plural } from "../text.js";
 import { rawArgumentTail, rawEnvironment } from "../raw-args.js";
 import {
   checkStepName,
@@ -199,6 +200,7 @@ export interface RecordSpec {
 
 /** Creates the next attempt of a step and runs the command into it. */
 export async function recordRun(spec: RecordSpec): Promise<number> {
+  if (spec.overlay) await checkParents(spec.parents ?? []);
   const attempt = await createAttempt(
     spec.traceDir,
     spec.step,
@@ -212,7 +214,15 @@ export async function recordRun(spec: RecordSpec): Promise<number> {
   await writeDeterminism(attempt.dir, spec.determinism);
   await writeFileAtomic(join(attempt.dir, "cwd"), spec.cwd + "\n");
   const layers = spec.overlay
-    ? await prepareLayers(attempt.dir, spec.parents ?? [], spec.determinism)
+    ? await prepareLayers(
+        attempt.dir,
+        spec.parents ?? [],
+        spec.determinism,
+      ).catch(async (error: unknown) => {
+        // An attempt without its layers must not be mistaken for one.
+        await rm(attempt.dir, { recursive: true, force: true });
+        throw error;
+      })
     : undefined;
   if (spec.replayOf) {
     await symlink(
@@ -305,12 +315,12 @@ async function superviseAttempt(
   clearInterval(timer);
   stopSignals();
 
-  await finishTrace(collector, bufferDir, output);
+  await finishTrace(collector, bufferDir, output, result.status);
   await writeStatus(attempt, result);
   if (layers && spec.writeThrough && result.complete) {
     const summary = exportAttempt(attempt.dir, "/", true);
     log.info(
-      `wrote through ${summary.files} files, ${summary.directories} directories and ${summary.deletions} deletions to the real filesystem`,
+      `wrote through ${plural(summary.files, "file", "files")}, ${plural(summary.symlinks, "symlink", "symlinks")}, ${plural(summary.directories, "directory", "directories")} and ${plural(summary.deletions, "deletion", "deletions")} to the real filesystem`,
     );
   }
   await removeBufferDir(bufferDir);
@@ -339,6 +349,7 @@ async function finishTrace(
   collector: BufferCollector,
   bufferDir: string,
   output: string,
+  commandStatus: number,
 ): Promise<void> {
   try {
     await collector.finish();
@@ -346,10 +357,10 @@ async function finishTrace(
     const code = (cause as NodeJS.ErrnoException).code;
     const hint =
       code === "ENOSPC"
-        ? "the disk is full; free space and merge the buffers again"
+        ? "the disk is full; free space and run again"
         : (cause as Error).message;
     throw new CliError(
-      `cannot write the trace ${output}: ${hint}. The raw event buffers are kept in ${bufferDir}`,
+      `cannot write the trace ${output}: ${hint}. The command exited with status ${commandStatus}; its raw event buffers are kept in ${bufferDir}`,
       125,
       { cause },
     );
@@ -420,10 +431,6 @@ function forwardSignals(run: SupervisedRun): () => void {
     process.off("SIGTERM", forward);
     process.off("SIGHUP", forward);
   };
-}
-
-function plural(count: number, one: string, many: string): string {
-  return `${count} ${count === 1 ? one : many}`;
 }
 
 /** Returns the symbolic name of an errno value, such as EACCES. */
