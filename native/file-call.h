@@ -65,6 +65,7 @@ int64_t layered_proc_readlink(struct call *c, const struct file_call *f,
 			      const char *abspath);
 int64_t layered_getcwd(struct call *c);
 int64_t layered_fd_change(struct call *c);
+int64_t layered_open_at_host(struct call *c, const struct resolved *r);
 
 /* Returned by layered_prepare when the caller goes on with the call on
  * the host paths it filled in. */

@@ -371,8 +371,14 @@ static int64_t perform_open(struct call *c, const struct resolved *r,
 	if (probe < 0)
 		return probe;
 	/* Under --seed a symlink to /dev/urandom is served like the device. */
-	if (probe == PROBE_KERNEL_OPENS)
-		return det_open_random_source(c, r, path, f->flags, &st);
+	if (probe == PROBE_KERNEL_OPENS) {
+		int64_t rc = det_open_random_source(c, r, path, f->flags, &st);
+
+		if (rc != INT64_MIN ||
+		    kernel_opens_probed_file(r, tracee_path, f->flags, &st))
+			return rc;
+		return layered_open_at_host(c, r);
+	}
 	/* Injecting an fd with ADDFD_FLAG_SEND wakes the caller without the
 	 * listener's same-CPU wake-up, so an open answered that way costs
 	 * about 60 us where CONTINUE costs a few. */
@@ -382,13 +388,15 @@ static int64_t perform_open(struct call *c, const struct resolved *r,
 	/* ADDFD cannot install an O_PATH file (the kernel's fget skips
 	 * them). The kernel opens it, unless the file is in an upper layer
 	 * or the kernel's walk reaches another file: then a plain read-only
-	 * open stands in for it.
-	 * NOTE: that open fails with ELOOP on a symlink opened with
-	 * O_NOFOLLOW, and needs read permission, where O_PATH needs none. */
+	 * open stands in for it, or for a symlink (O_NOFOLLOW), which no
+	 * other open can reach, the kernel opens the host path.
+	 * NOTE: the stand-in needs read permission, where O_PATH needs none. */
 	if (flags & O_PATH) {
 		if (r->layer <= 0 &&
 		    kernel_opens_probed_file(r, tracee_path, f->flags, &st))
 			return INT64_MIN;
+		if (S_ISLNK(st.st_mode))
+			return layered_open_at_host(c, r);
 		flags &= ~(O_PATH | O_ACCMODE);
 	}
 
@@ -400,7 +408,7 @@ static int64_t perform_open(struct call *c, const struct resolved *r,
 		return -errno;
 	if (fstat(fd, &st) != 0 || (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
 		close(fd);
-		return INT64_MIN;
+		return r->layer >= 0 ? layered_open_at_host(c, r) : INT64_MIN;
 	}
 	if (!(flags & O_NONBLOCK))
 		fcntl(fd, F_SETFL, flags & OPEN_STATUS_FLAGS);
@@ -879,15 +887,30 @@ static bool handle_layered_xattr(struct call *c)
 	}
 }
 
+/* Tells whether the ptrace step may restart nr with a host path. */
+static bool is_restartable_call(int nr)
+{
+#ifdef __NR_open
+	if (nr == __NR_open)
+		return true;
+#endif
+#ifdef __NR_creat
+	if (nr == __NR_creat)
+		return true;
+#endif
+	return nr == __NR_chdir || nr == __NR_openat;
+}
+
 /* Handles, with --upper, getcwd, the calls that change a file through
- * an fd, and the chdir that the ptrace step restarted with a host path.
+ * an fd, and the calls that the ptrace step restarted with a host path.
  * Returns false for other calls. */
 static bool handle_layered_state(struct call *c)
 {
 	int64_t result;
 
-	if (c->req->data.nr == __NR_chdir && exec_trace_owns(c->tid)) {
-		proc_drop_cwd(c->proc);
+	if (exec_trace_owns(c->tid) && is_restartable_call(c->req->data.nr)) {
+		if (c->req->data.nr == __NR_chdir)
+			proc_drop_cwd(c->proc);
 		call_continue(c);
 		return true;
 	}

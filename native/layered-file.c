@@ -620,6 +620,31 @@ int64_t layered_fd_change(struct call *c)
 	return -EROFS;
 }
 
+/*
+ * Restarts an open or openat with r's host path in place of the tracee's
+ * path, by the ptrace step that chdir and exec use. The kernel must open
+ * FIFOs, sockets and devices of a layer itself: the core would block on
+ * a FIFO, and the tracee's own path reaches the real tree. It must also
+ * open O_PATH files, which ADDFD cannot install. Returns LAYERED_PERFORM
+ * once the call is restarted, or -errno.
+ */
+int64_t layered_open_at_host(struct call *c, const struct resolved *r)
+{
+	int path_arg = c->req->data.nr == __NR_openat ? 1 : 0;
+
+#if defined(__x86_64__)
+	if (exec_trace_begin(c, NULL, r->host, path_arg))
+		return LAYERED_PERFORM;
+#else
+	(void)path_arg;
+#endif
+	/* NOTE: without ptrace (a tracee under strace or gdb, or a host
+	 * where the path register cannot be rewritten) such an open fails,
+	 * because letting the kernel continue would open the real tree. */
+	log_debug("open of %s in a layer needs the ptrace step, which is unavailable", r->host);
+	return -EOPNOTSUPP;
+}
+
 /* Performs getcwd(buf, size) with the merged path of the tracee's cwd. */
 int64_t layered_getcwd(struct call *c)
 {

@@ -306,6 +306,67 @@ describe("cwd and exec in upper layers", () => {
   });
 });
 
+describe("special files in layers", () => {
+  // The kernel must open an upper-layer FIFO at its host path: opened at
+  // the tracee's path, it reaches the real tree.
+  test("FIFO writer first, over a base file", async () => {
+    writeFileSync(join(layers.project, "ff"), "PRECIOUS\n");
+    finishIndex();
+    const before = snapshot(layers.project);
+    const run = await runLayered("rm ff; mkfifo ff; echo viafifo > ff & sleep 0.5; timeout 5 cat ff; wait");
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toBe("viafifo\n");
+    expect(lstatSync(inUpper("ff")).isFIFO()).toBe(true);
+    expect(readFileSync(join(layers.project, "ff"), "utf8")).toBe("PRECIOUS\n");
+    expect(snapshot(layers.project)).toEqual(before);
+  });
+
+  test("FIFO reader first, no base file", async () => {
+    finishIndex();
+    const run = await runLayered("mkfifo ff; (sleep 0.5; echo viafifo > ff) & timeout 5 cat ff; wait");
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toBe("viafifo\n");
+    expect(lstatSync(inUpper("ff")).isFIFO()).toBe(true);
+    expect(readdirSync(layers.project)).toEqual([]);
+  });
+
+  test("FIFO of a parent layer", async () => {
+    mkdirSync(join(layers.parents[0]!, layers.project), { recursive: true });
+    execFileSync("mkfifo", [join(layers.parents[0]!, layers.project, "pf")]);
+    finishIndex();
+    const run = await runLayered("echo fromparent > pf & timeout 5 cat pf; wait");
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toBe("fromparent\n");
+    expect(readdirSync(layers.project)).toEqual([]);
+  });
+
+  // glibc's fchmodat(AT_SYMLINK_NOFOLLOW), which tar x calls on every
+  // symlink, opens the link with O_PATH | O_NOFOLLOW.
+  test("O_PATH open of an upper symlink", async () => {
+    write(layers.parents[0]!, "opath.c",
+      '#define _GNU_SOURCE\n#include <fcntl.h>\n#include <stdio.h>\n#include <sys/stat.h>\nint main(int argc, char **argv) { struct stat st; int fd = open(argv[1], O_PATH | O_NOFOLLOW); if (fd < 0) { perror("open"); return 1; } if (fstatat(fd, "", &st, AT_EMPTY_PATH) != 0) { perror("fstatat"); return 1; } puts(S_ISLNK(st.st_mode) ? "link" : "other"); return 0; }\n');
+    finishIndex();
+    const run = await runLayered("gcc -o opath opath.c && ln -s target link && ./opath link");
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toBe("link\n");
+  });
+
+  test("tar x of a symlink", async () => {
+    const source = makeTempDir("uwrx-layers-tar-link-");
+    mkdirSync(join(source, "pkg"));
+    writeFileSync(join(source, "pkg/a.txt"), "a\n");
+    symlinkSync("a.txt", join(source, "pkg/link"));
+    execFileSync("tar", ["cf", join(layers.project, "in.tar"), "-C", source, "pkg"]);
+    finishIndex();
+    const before = snapshot(layers.project);
+    const run = await runLayered("tar xf in.tar && readlink pkg/link && cat pkg/link");
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toBe("a.txt\na\n");
+    expect(lstatSync(inUpper("pkg/link")).isSymbolicLink()).toBe(true);
+    expect(snapshot(layers.project)).toEqual(before);
+  });
+});
+
 describe("fd changes", () => {
   test("fchmod of a base file fails", async () => {
     writeFileSync(join(layers.project, "base.txt"), "base\n");
