@@ -150,11 +150,30 @@ static int64_t prepare_create(struct resolved *r, bool *had_whiteout)
 	return rc != 0 ? rc : use_top(r, child);
 }
 
+/* Tells whether a parent layer below the topmost one with the directory
+ * o also has a directory there. The index keeps only the topmost parent
+ * layer of each path, so the lower ones are looked at on disk. */
+static bool in_lower_parent(const struct ov_result *o)
+{
+	char host[PATH_MAX];
+	struct stat st;
+
+	if (!o->dir.in_parents)
+		return false;
+	for (uint32_t layer = o->dir.parent_layer - 1; layer > 0; layer--)
+		if (overlay_host_path(layer, o->path, host, sizeof(host)) == 0 &&
+		    lstat(host, &st) == 0 && S_ISDIR(st.st_mode))
+			return true;
+	return false;
+}
+
 static bool is_merged_dir(const struct ov_result *o)
 {
 	int layers = o->dir.in_top + o->dir.in_parents + o->dir.in_base;
 
-	return o->type == INDEX_DIRECTORY && layers > 1;
+	if (o->type != INDEX_DIRECTORY)
+		return false;
+	return layers > 1 || in_lower_parent(o);
 }
 
 /* Points r at a synthetic directory that lists the merged directory o,

@@ -224,6 +224,28 @@ describe("merged directory listings", () => {
     expect(readFileSync(join(layers.parents[0]!, layers.project, "tree/p1-dir/one.txt"), "utf8")).toBe("one\n");
   });
 
+  test("directory in two parents only", async () => {
+    write(layers.parents[0]!, "n/a1", "1\n");
+    write(layers.parents[1]!, "n/b2", "2\n");
+    finishIndex();
+    const before = snapshot(layers.project);
+    const run = await runLayered("ls n && cp -a n copy && ls copy && find n | sort");
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toBe("a1\nb2\na1\nb2\nn\nn/a1\nn/b2\n");
+    expect(readdirSync(inUpper("copy")).sort()).toEqual(["a1", "b2"]);
+    expect(snapshot(layers.project)).toEqual(before);
+  });
+
+  test("rm -rf of a directory in two parents", async () => {
+    write(layers.parents[0]!, "n/a1", "1\n");
+    write(layers.parents[1]!, "n/b2", "2\n");
+    finishIndex();
+    const run = await runLayered("rm -rf n && test ! -e n && echo gone");
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toBe("gone\n");
+    expect(isWhiteout(inUpper("n"))).toBe(true);
+  });
+
   test("make finds a base Makefile", async () => {
     writeFileSync(join(layers.project, "Makefile"), "out.txt: in.txt\n\tcp in.txt out.txt\n");
     write(layers.parents[0]!, "in.txt", "input\n");
