@@ -130,6 +130,43 @@ static bool top_has_whiteout(const char *path)
 	       lstat(host, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == 0;
 }
 
+/*
+ * Replaces child, the merged path of a name to create, with the target
+ * of the dangling symlink that has the name, link after link, because
+ * open with O_CREAT creates the file that a dangling symlink names.
+ * Callers that must not follow check for an existing name first.
+ * Returns 0 or -errno (ELOOP after 40 links, as Linux's MAXSYMLINKS).
+ */
+static int follow_dangling(char *child, size_t size)
+{
+	char target[PATH_MAX], next[2 * PATH_MAX];
+	ssize_t n;
+	int rc;
+
+	for (int links = 0; links < 40; links++) {
+		if (overlay_resolve(child, true, &found2) != 0 ||
+		    found2.kind != OV_FOUND)
+			return 0;
+		if (found2.type != INDEX_SYMLINK)
+			return -EEXIST;
+		n = readlink(found2.host, target, sizeof(target) - 1);
+		if (n <= 0)
+			return n < 0 ? -errno : -ENOENT;
+		target[n] = '\0';
+		if (target[0] == '/')
+			snprintf(next, sizeof(next), "%s", target);
+		else
+			snprintf(next, sizeof(next), "%.*s/%s",
+				 (int)(strrchr(child, '/') - child), child, target);
+		if (strlen(next) >= PATH_MAX)
+			return -ENAMETOOLONG;
+		rc = resolve_child(next, child, size);
+		if (rc != 0)
+			return rc == -EEXIST ? -EISDIR : rc;
+	}
+	return -ELOOP;
+}
+
 /* Prepares the creation of a new name: its parent directories in the top
  * layer and no whiteout in the way. */
 static int64_t prepare_create(struct resolved *r, bool *had_whiteout)
@@ -137,12 +174,10 @@ static int64_t prepare_create(struct resolved *r, bool *had_whiteout)
 	char *child = created;
 	int rc = resolve_child(r->vpath, child, sizeof(created));
 
+	if (rc == 0)
+		rc = follow_dangling(child, sizeof(created));
 	if (rc != 0)
 		return rc;
-	/* NOTE: a dangling symlink at the name is rejected instead of
-	 * creating its target, as the kernel would. */
-	if (overlay_resolve(child, true, &found2) == 0 && found2.kind == OV_FOUND)
-		return -ENOENT;
 	if (had_whiteout)
 		*had_whiteout = top_has_whiteout(child);
 	drop_top_whiteout(child);

@@ -140,6 +140,22 @@ describe("layered file calls", () => {
     expect(readdirSync(layers.project)).toEqual([]);
   });
 
+  test("write through a dangling symlink", async () => {
+    mkdirSync(join(layers.parents[0]!, layers.project), { recursive: true });
+    symlinkSync("sub/from-parent", join(layers.parents[0]!, layers.project, "plink"));
+    finishIndex();
+    const before = snapshot(layers.project);
+    const run = await runLayered(
+      "ln -s t same && echo 3 > same && cat t && mkdir sub && echo 4 > plink && cat sub/from-parent; ln -s s1 s2; ln -s s2 s1; echo 5 > s1 || echo loop",
+    );
+    expect(run.stdout).toBe("3\n4\nloop\n");
+    expect(run.stderr).toContain("Too many levels of symbolic links");
+    expect(readFileSync(inUpper("t"), "utf8")).toBe("3\n");
+    expect(lstatSync(inUpper("same")).isSymbolicLink()).toBe(true);
+    expect(readFileSync(inUpper("sub/from-parent"), "utf8")).toBe("4\n");
+    expect(snapshot(layers.project)).toEqual(before);
+  });
+
   test("gcc writes its object to the upper layer", async () => {
     write(layers.parents[1]!, "hello.c", "int main(void) { return 0; }\n");
     finishIndex();
