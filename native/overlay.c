@@ -522,25 +522,56 @@ static void copy_times(int dirfd, const char *name, const struct stat *st,
 	utimensat(dirfd, name, times, at_flags);
 }
 
-/* Copies the contents of the open file in to out, which is empty. */
-static int copy_contents(int in, int out, off_t size)
+/* Copies bytes [offset, end) of in to the same offsets of out. */
+static int copy_range(int in, int out, off_t offset, off_t end)
 {
 	char buf[65536];
+	off_t from = offset, to = offset;
 	ssize_t n;
 
 	/* copy_file_range shares extents where the filesystem can. */
-	while (size > 0) {
-		n = copy_file_range(in, NULL, out, NULL, (size_t)size, 0);
+	while (from < end) {
+		n = copy_file_range(in, &from, out, &to, (size_t)(end - from), 0);
 		if (n <= 0)
 			break;
-		size -= n;
 	}
-	if (size <= 0)
-		return 0;
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
+	while (from < end) {
+		size_t want = end - from < (off_t)sizeof(buf) ? (size_t)(end - from) : sizeof(buf);
+
+		n = pread(in, buf, want, from);
+		if (n <= 0)
+			return n < 0 ? -errno : 0;
+		if (pwrite(out, buf, (size_t)n, from) != n)
 			return -EIO;
-	return n < 0 ? -errno : 0;
+		from += n;
+	}
+	return 0;
+}
+
+/*
+ * Copies the contents of the open file in to out, which is empty, data
+ * segment by data segment, so that holes stay holes: copy_file_range
+ * alone writes the zeros of a hole on filesystems without reflinks. A
+ * filesystem without SEEK_DATA reports the whole file as one segment.
+ */
+static int copy_contents(int in, int out, off_t size)
+{
+	off_t data = 0, hole;
+	int rc;
+
+	while (data < size) {
+		data = lseek(in, data, SEEK_DATA);
+		if (data < 0)
+			break; /* ENXIO: only a hole is left */
+		hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0 || hole > size)
+			hole = size;
+		rc = copy_range(in, out, data, hole);
+		if (rc != 0)
+			return rc;
+		data = hole;
+	}
+	return ftruncate(out, size) == 0 ? 0 : -errno;
 }
 
 static int copy_file(const char *from, const char *to, const struct stat *st)

@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   symlinkSync,
+  truncateSync,
   writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
@@ -154,6 +155,19 @@ describe("layered file calls", () => {
     expect(lstatSync(inUpper("same")).isSymbolicLink()).toBe(true);
     expect(readFileSync(inUpper("sub/from-parent"), "utf8")).toBe("4\n");
     expect(snapshot(layers.project)).toEqual(before);
+  });
+
+  test("copy-up keeps the holes of a sparse file", async () => {
+    const file = join(layers.parents[0]!, layers.project, "sparse.img");
+    write(layers.parents[0]!, "sparse.img", "head");
+    truncateSync(file, 256 * 1024 * 1024);
+    finishIndex();
+    const run = await runLayered("echo tail >> sparse.img && head -c 4 sparse.img && tail -c 5 sparse.img");
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toBe("headtail\n");
+    const copy = lstatSync(inUpper("sparse.img"));
+    expect(copy.size).toBe(256 * 1024 * 1024 + 5);
+    expect(copy.blocks * 512).toBeLessThan(1024 * 1024);
   });
 
   test("gcc writes its object to the upper layer", async () => {
