@@ -206,6 +206,48 @@ describe("uwrx run layers", () => {
     );
   });
 
+  function step(name: string, parent: string | null, script: string) {
+    const options = parent ? ["--parent", join(traceDir, parent, "1")] : [];
+    return runUwrx(
+      [
+        "run",
+        "-q",
+        "--trace-dir",
+        traceDir,
+        "--step",
+        name,
+        ...options,
+        "--",
+        "sh",
+        "-c",
+        script,
+      ],
+      { cwd: project },
+    );
+  }
+
+  test("lists a directory of two parent steps", () => {
+    expect(step("a", null, "mkdir n; echo 1 > n/a1").status).toBe(0);
+    expect(step("b", "a", "echo 2 > n/b2").status).toBe(0);
+    const listed = step("e", "b", "ls n; rm -rf n; test ! -e n && echo gone");
+
+    expect(listed.stderr).toBe("");
+    expect(listed.stdout).toBe("a1\nb2\ngone\n");
+    expect(existsSync(join(project, "n"))).toBe(false);
+  });
+
+  test("a FIFO of the run stays out of the real tree", () => {
+    const result = step(
+      "f",
+      null,
+      "rm existing; mkfifo existing; echo viafifo > existing & sleep 0.5; timeout 5 cat existing; wait",
+    );
+
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toBe("viafifo\n");
+    expect(readFileSync(join(project, "existing"), "utf8")).toBe("old\n");
+  });
+
   test("--no-overlay rejects --parent", () => {
     const result = runUwrx(
       ["run", "--no-overlay", "--parent", traceDir, "--", "true"],
