@@ -14,4 +14,7 @@ module.exports = {
   },
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   testMatch: ["<rootDir>/test/**/*.test.ts"],
+  // Tests run real programs and builds under the supervisor; on a loaded
+  // 2-CPU machine the 5 s default cuts off tests that are not stuck.
+  testTimeout: 60_000,
 };
