@@ -14,10 +14,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -69,6 +71,9 @@ int overlay_setup(const char *upper, const char *index_file, char *error,
 			 layer_index_layer_path(&overlay.index, 0));
 		overlay.top_layer = overlay.index.layer_count - 1;
 	}
+	/* Without this descriptor the walk still works, component by
+	 * component, so a failure here is not an error. */
+	overlay.base_fd = open(overlay.base, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	overlay.enabled = true;
 	return 0;
 }
@@ -240,6 +245,7 @@ struct walk {
 	char pending[2 * PATH_MAX];
 	size_t next; /* offset of the first pending byte */
 	int symlinks;
+	bool try_base_rest; /* false after a failed try, until a symlink */
 };
 
 /* Takes the next component into name. Returns false at the end. */
@@ -277,6 +283,7 @@ static int push_target(struct walk *w, const char *target)
 	if (n < 0 || (size_t)n >= sizeof(w->pending))
 		return -ENAMETOOLONG;
 	w->next = 0;
+	w->try_base_rest = true;
 	if (target[0] == '/')
 		w->depth = 0;
 	w->path[w->ends[w->depth]] = '\0';
@@ -347,6 +354,147 @@ static void child_path(const struct walk *w, const char *name, char *out,
 	snprintf(out, size, "%.*s/%s", (int)end, w->path, name);
 }
 
+/* ---- the rest of a path that only the base has ---- */
+
+/* The base rest is tried only when it spans this many components: it
+ * costs openat2, fstat and close, where the walk costs one lstat per
+ * component. */
+#define BASE_REST_MIN_COMPONENTS 2
+
+/* The outcome of resolve_base_rest that sends the walk on component by
+ * component. */
+#define BASE_REST_WALK 1
+
+/*
+ * Appends name and the pending components to the merged path of the
+ * current directory, without "." and repeated slashes, into merged.
+ * Returns the number of components, or 0 when the rest has ".." (it may
+ * lead back into a directory that upper layers have), a name longer
+ * than NAME_MAX, more components than the walk takes, or no room.
+ */
+static size_t join_base_rest(const struct walk *w, const char *name,
+			     char *merged, size_t size)
+{
+	const char *p = w->pending + w->next;
+	size_t end = w->ends[w->depth], count = 1, len;
+	int n = snprintf(merged, size, "%.*s/%s", (int)end, w->path, name);
+
+	if (n < 0 || (size_t)n >= size)
+		return 0;
+	for (len = (size_t)n;; p += strcspn(p, "/")) {
+		p += strspn(p, "/");
+		n = (int)strcspn(p, "/");
+		if (n == 0)
+			break;
+		if (n == 1 && p[0] == '.')
+			continue;
+		if ((n == 2 && p[0] == '.' && p[1] == '.') || n > NAME_MAX ||
+		    len + 1 + (size_t)n >= size)
+			return 0;
+		merged[len++] = '/';
+		memcpy(merged + len, p, (size_t)n);
+		merged[len += (size_t)n] = '\0';
+		count++;
+	}
+	return w->depth + count < MAX_DEPTH ? count : 0;
+}
+
+/*
+ * Looks up merged (a path without symlinks, "." or "..") in the base
+ * with one openat2 that rejects every symlink, and stores the type of
+ * the last component. Returns 0, -ENOENT, or BASE_REST_WALK for every
+ * case that the walk must decide: a symlink (the kernel reports ELOOP),
+ * ENOTDIR (a whiteout in the base reads as absent, not as a file),
+ * EACCES, or a kernel without openat2.
+ */
+static int lookup_base_rest(const char *merged, uint8_t *type)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+		.resolve = RESOLVE_NO_SYMLINKS,
+	};
+	struct stat st;
+	int fd, err;
+
+	fd = (int)syscall(SYS_openat2, overlay.base_fd, merged + 1, &how,
+			  sizeof(how));
+	if (fd < 0) {
+		err = errno;
+		return err == ENOENT ? -ENOENT : BASE_REST_WALK;
+	}
+	err = fstat(fd, &st) == 0 ? 0 : errno;
+	close(fd);
+	if (err != 0)
+		return BASE_REST_WALK;
+	*type = type_of_mode(&st);
+	return 0;
+}
+
+/*
+ * Resolves name and every pending component in the base alone. The
+ * caller has found that no upper layer has name: the top layer has no
+ * entry, and the index has none, so it has none below either because it
+ * lists every path of the parent layers. Nothing under name can then
+ * come from an upper layer unless a symlink or ".." leads out of it, and
+ * the base lookup rejects both. Returns 0 or -errno when out is final,
+ * or BASE_REST_WALK.
+ */
+static int resolve_base_rest(struct walk *w, const char *name,
+			     bool follow_last, bool trailing_slash,
+			     struct ov_result *out)
+{
+	static char merged[PATH_MAX];
+	uint8_t type = INDEX_EMPTY;
+	size_t count;
+	int rc;
+
+	if (!w->try_base_rest || overlay.base_fd < 0)
+		return BASE_REST_WALK;
+	count = join_base_rest(w, name, merged, sizeof(merged));
+	if (count < BASE_REST_MIN_COMPONENTS)
+		return BASE_REST_WALK;
+
+	rc = lookup_base_rest(merged, &type);
+	w->try_base_rest = rc != BASE_REST_WALK;
+	if (rc == -ENOENT)
+		return absent(out, ENOENT);
+	/* The walk follows the last link and rejects a non-directory
+	 * before a trailing slash; both are rare enough to leave to it. */
+	if (rc != 0 || (type == INDEX_SYMLINK && follow_last) ||
+	    (trailing_slash && type != INDEX_DIRECTORY))
+		return BASE_REST_WALK;
+
+	if (type == INDEX_WHITEOUT)
+		return finish(out, OV_WHITEOUT, 0, type, merged);
+	rc = finish(out, OV_FOUND, 0, type, merged);
+	if (type == INDEX_DIRECTORY)
+		out->dir = (struct ov_dir){ .in_base = true };
+	return rc;
+}
+
+/* Looks up name like lookup_child, but when no upper layer has it,
+ * resolves the rest of the path in the base at once. Returns 1 when hit
+ * is filled, or 0 or -errno when out is final. */
+static int lookup_step(struct walk *w, const char *name, const char *path,
+		       bool follow_last, bool trailing_slash,
+		       struct child_hit *hit, struct ov_result *out)
+{
+	const struct ov_dir *parent = &w->chain[w->depth];
+	int rc;
+
+	memset(hit, 0, sizeof(*hit));
+	if (hit_in_top(parent, path, hit) || hit_in_parents(parent, path, hit))
+		return 1;
+	if (parent->in_base) {
+		rc = resolve_base_rest(w, name, follow_last, trailing_slash, out);
+		if (rc != BASE_REST_WALK)
+			return rc;
+	}
+	if (!hit_in_base(parent, path, hit))
+		hit->kind = OV_ABSENT;
+	return 1;
+}
+
 /* Handles one component. Returns 1 to go on, 0 when out is final, or
  * -errno. */
 static int step(struct walk *w, const char *name, bool follow_last,
@@ -366,7 +514,9 @@ static int step(struct walk *w, const char *name, bool follow_last,
 		return 1;
 	}
 	child_path(w, name, merged, sizeof(merged));
-	lookup_child(&w->chain[w->depth], merged, &hit);
+	rc = lookup_step(w, name, merged, follow_last, trailing_slash, &hit, out);
+	if (rc <= 0)
+		return rc;
 	if (hit.kind == OV_ABSENT)
 		return absent(out, ENOENT);
 	if (hit.kind == OV_WHITEOUT)
@@ -415,6 +565,7 @@ int overlay_resolve(const char *path, bool no_follow, struct ov_result *out)
 	w.ends[0] = 0;
 	w.path[0] = '\0';
 	w.symlinks = 0;
+	w.try_base_rest = true;
 	while (next_component(&w, name, sizeof(name))) {
 		rc = step(&w, name, !no_follow || trailing_slash, trailing_slash, out);
 		if (rc <= 0)

@@ -40,6 +40,7 @@ struct overlay {
 	char base[PATH_MAX];
 	struct layer_index index; /* data is NULL without parent layers */
 	uint32_t top_layer;       /* n + 1 */
+	int base_fd; /* O_PATH descriptor of base, or -1 */
 };
 
 extern struct overlay overlay;
