@@ -218,10 +218,27 @@ static void lookup_child(const struct ov_dir *parent, const char *path,
 	hit->kind = OV_ABSENT;
 }
 
+/*
+ * Returns whether the top layer's root directory exists. A yes is kept
+ * for the rest of the run, which saves one lstat per resolve. No call
+ * that the core performs removes that root: rmdir of the merged "/"
+ * fails with EBUSY, its rename with EXDEV because the base always has
+ * the root, and host paths inside the top layer map to merged paths
+ * below it.
+ */
+static bool top_root_exists(void)
+{
+	static bool exists;
+
+	if (!exists)
+		exists = layer_type(overlay.top_layer, "/") == INDEX_DIRECTORY;
+	return exists;
+}
+
 static struct ov_dir merged_root(void)
 {
 	return (struct ov_dir){
-		.in_top = layer_type(overlay.top_layer, "/") == INDEX_DIRECTORY,
+		.in_top = top_root_exists(),
 		.in_parents = overlay.index.data && overlay.top_layer > 1,
 		.parent_layer = (uint16_t)(overlay.top_layer - 1),
 		.in_base = true,
@@ -816,7 +833,7 @@ int overlay_make_parents(const char *path)
 
 	if (len >= sizeof(prefix))
 		return -ENAMETOOLONG;
-	if (layer_type(overlay.top_layer, "/") != INDEX_DIRECTORY &&
+	if (!top_root_exists() &&
 	    mkdir(overlay.upper, 0755) != 0 && errno != EEXIST)
 		return -errno;
 	for (size_t i = 1; i < len; i++) {
