@@ -376,18 +376,20 @@ static void child_path(const struct walk *w, const char *name, char *out,
 /* The base rest is tried only when it spans this many components: it
  * costs openat2, fstat and close, where the walk costs one lstat per
  * component. */
-#define BASE_REST_MIN_COMPONENTS 2
+#define BASE_REST_MIN_COMPONENTS 3
 
 /* The outcome of resolve_base_rest that sends the walk on component by
- * component. */
-#define BASE_REST_WALK 1
+ * component. It differs from 1, the walk's "go on". */
+#define BASE_REST_WALK 3
 
 /*
  * Appends name and the pending components to the merged path of the
  * current directory, without "." and repeated slashes, into merged.
  * Returns the number of components, or 0 when the rest has ".." (it may
- * lead back into a directory that upper layers have), a name longer
- * than NAME_MAX, more components than the walk takes, or no room.
+ * lead back into a directory that upper layers have), ends in "." (the
+ * walk then follows the last symlink and expects a directory), has a
+ * name longer than NAME_MAX, more components than the walk takes, or no
+ * room.
  */
 static size_t join_base_rest(const struct walk *w, const char *name,
 			     char *merged, size_t size)
@@ -395,6 +397,7 @@ static size_t join_base_rest(const struct walk *w, const char *name,
 	const char *p = w->pending + w->next;
 	size_t end = w->ends[w->depth], count = 1, len;
 	int n = snprintf(merged, size, "%.*s/%s", (int)end, w->path, name);
+	bool ends_in_dot = false;
 
 	if (n < 0 || (size_t)n >= size)
 		return 0;
@@ -403,7 +406,8 @@ static size_t join_base_rest(const struct walk *w, const char *name,
 		n = (int)strcspn(p, "/");
 		if (n == 0)
 			break;
-		if (n == 1 && p[0] == '.')
+		ends_in_dot = n == 1 && p[0] == '.';
+		if (ends_in_dot)
 			continue;
 		if ((n == 2 && p[0] == '.' && p[1] == '.') || n > NAME_MAX ||
 		    len + 1 + (size_t)n >= size)
@@ -413,7 +417,7 @@ static size_t join_base_rest(const struct walk *w, const char *name,
 		merged[len += (size_t)n] = '\0';
 		count++;
 	}
-	return w->depth + count < MAX_DEPTH ? count : 0;
+	return !ends_in_dot && w->depth + count < MAX_DEPTH ? count : 0;
 }
 
 /*
@@ -448,13 +452,38 @@ static int lookup_base_rest(const char *merged, uint8_t *type)
 }
 
 /*
+ * Descends from the current directory through the first count - 1 of
+ * name and the pending components, which the base lookup found to be
+ * directories of the base alone, so that the walk follows the symlink of
+ * the last component itself. Returns 1 to go on, or -errno.
+ */
+static int enter_base_parent(struct walk *w, const char *name, size_t count,
+			     struct ov_result *out)
+{
+	const struct ov_dir base_only = { .in_base = true };
+	char next[NAME_MAX + 1];
+	int rc = descend(w, name, &base_only);
+
+	for (size_t entered = 1; rc == 0 && entered + 1 < count;) {
+		if (!next_component(w, next, sizeof(next)))
+			break;
+		if (strcmp(next, ".") == 0)
+			continue;
+		rc = descend(w, next, &base_only);
+		entered++;
+	}
+	return rc < 0 ? absent(out, -rc) : 1;
+}
+
+/*
  * Resolves name and every pending component in the base alone. The
  * caller has found that no upper layer has name: the top layer has no
  * entry, and the index has none, so it has none below either because it
  * lists every path of the parent layers. Nothing under name can then
  * come from an upper layer unless a symlink or ".." leads out of it, and
  * the base lookup rejects both. Returns 0 or -errno when out is final,
- * or BASE_REST_WALK.
+ * 1 when the walk has entered the parent of a last symlink, or
+ * BASE_REST_WALK.
  */
 static int resolve_base_rest(struct walk *w, const char *name,
 			     bool follow_last, bool trailing_slash,
@@ -475,10 +504,11 @@ static int resolve_base_rest(struct walk *w, const char *name,
 	w->try_base_rest = rc != BASE_REST_WALK;
 	if (rc == -ENOENT)
 		return absent(out, ENOENT);
-	/* The walk follows the last link and rejects a non-directory
-	 * before a trailing slash; both are rare enough to leave to it. */
-	if (rc != 0 || (type == INDEX_SYMLINK && follow_last) ||
-	    (trailing_slash && type != INDEX_DIRECTORY))
+	if (rc == 0 && type == INDEX_SYMLINK && follow_last)
+		return enter_base_parent(w, name, count, out);
+	/* The walk rejects a non-directory before a trailing slash, which
+	 * is rare enough to leave to it. */
+	if (rc != 0 || (trailing_slash && type != INDEX_DIRECTORY))
 		return BASE_REST_WALK;
 
 	if (type == INDEX_WHITEOUT)
@@ -489,9 +519,13 @@ static int resolve_base_rest(struct walk *w, const char *name,
 	return rc;
 }
 
+/* The outcome of lookup_step that leaves the component to step. */
+#define LOOKUP_HIT 2
+
 /* Looks up name like lookup_child, but when no upper layer has it,
- * resolves the rest of the path in the base at once. Returns 1 when hit
- * is filled, or 0 or -errno when out is final. */
+ * resolves the rest of the path in the base at once. Returns LOOKUP_HIT
+ * when hit is filled, 1 when the walk has gone on past name, or 0 or
+ * -errno when out is final. */
 static int lookup_step(struct walk *w, const char *name, const char *path,
 		       bool follow_last, bool trailing_slash,
 		       struct child_hit *hit, struct ov_result *out)
@@ -501,7 +535,7 @@ static int lookup_step(struct walk *w, const char *name, const char *path,
 
 	memset(hit, 0, sizeof(*hit));
 	if (hit_in_top(parent, path, hit) || hit_in_parents(parent, path, hit))
-		return 1;
+		return LOOKUP_HIT;
 	if (parent->in_base) {
 		rc = resolve_base_rest(w, name, follow_last, trailing_slash, out);
 		if (rc != BASE_REST_WALK)
@@ -509,7 +543,7 @@ static int lookup_step(struct walk *w, const char *name, const char *path,
 	}
 	if (!hit_in_base(parent, path, hit))
 		hit->kind = OV_ABSENT;
-	return 1;
+	return LOOKUP_HIT;
 }
 
 /* Handles one component. Returns 1 to go on, 0 when out is final, or
@@ -532,7 +566,7 @@ static int step(struct walk *w, const char *name, bool follow_last,
 	}
 	child_path(w, name, merged, sizeof(merged));
 	rc = lookup_step(w, name, merged, follow_last, trailing_slash, &hit, out);
-	if (rc <= 0)
+	if (rc != LOOKUP_HIT)
 		return rc;
 	if (hit.kind == OV_ABSENT)
 		return absent(out, ENOENT);

@@ -40,17 +40,28 @@ describe("base rest in the driver", () => {
       "resolve /d/a/b/abs/x/y/only-base",
       "resolve /d/a/b/abs",
       "lresolve /d/a/b/abs",
+      "lresolve /d/a/b/abs/.",
+      "resolve /d/a/./b/abs/x/./y/f",
     ]);
     expect(answers[0]).toBe("found 1 file /up/x/y/f");
     expect(answers[1]).toBe("found 0 file /up/x/y/only-base");
     expect(answers[2]).toBe("found 1 directory /up");
     expect(answers[3]).toBe("found 0 symlink /d/a/b/abs");
+    expect(answers[4]).toBe("found 1 directory /up");
+    expect(answers[5]).toBe("found 1 file /up/x/y/f");
   });
 
   test("relative base symlink into a parent directory", () => {
-    const answers = ask([base, parent, []], ["resolve /d/a/b/rel/x/y/f", "resolve /d/a/b/rel/x/y/missing"]);
+    const answers = ask([base, parent, []], [
+      "resolve /d/a/b/rel/x/y/f",
+      "resolve /d/a/b/rel/x/y/missing",
+      "resolve /d/a/b/rel",
+      "resolve /d/a/b/rel/",
+    ]);
     expect(answers[0]).toBe("found 1 file /up/x/y/f");
     expect(answers[1]).toBe("absent ENOENT");
+    expect(answers[2]).toBe("found 1 directory /up");
+    expect(answers[3]).toBe("found 1 directory /up");
   });
 
   test("base-only paths keep the walk's answers", () => {
@@ -59,6 +70,7 @@ describe("base rest in the driver", () => {
       "resolve /d/a/./b//file",
       "resolve /d/a/b/../b/file",
       "resolve /d/a/b/file/",
+      "resolve /d/a/b/file/.",
       "resolve /d/a/b/file/x",
       "resolve /d/a/missing/x",
       "resolve /d/a/b/",
@@ -68,8 +80,9 @@ describe("base rest in the driver", () => {
     expect(answers[2]).toBe("found 0 file /d/a/b/file");
     expect(answers[3]).toBe("absent ENOTDIR");
     expect(answers[4]).toBe("absent ENOTDIR");
-    expect(answers[5]).toBe("absent ENOENT");
-    expect(answers[6]).toBe("found 0 directory /d/a/b");
+    expect(answers[5]).toBe("absent ENOTDIR");
+    expect(answers[6]).toBe("absent ENOENT");
+    expect(answers[7]).toBe("found 0 directory /d/a/b");
   });
 
   test("prefix created in the top layer", () => {
