@@ -119,15 +119,25 @@ static uint8_t type_of_mode(const struct stat *st)
 /* Returns the type of path in layer, or INDEX_EMPTY when the layer does
  * not have it. ENOTDIR counts as absent: a layer may have a file where
  * the merged view has a directory. */
+static int top_root_fd(void);
+
 static uint8_t layer_type(uint32_t layer, const char *path)
 {
 	char host[PATH_MAX];
 	struct stat st;
+	int root_fd = layer == overlay.top_layer ? top_root_fd() : -1;
+	int rc;
 
-	if (overlay_host_path(layer, path, host, sizeof(host)) != 0 ||
-	    lstat(host, &st) != 0)
+	if (overlay_host_path(layer, path, host, sizeof(host)) != 0)
 		return INDEX_EMPTY;
-	return type_of_mode(&st);
+	/* Relative to the kept root, the kernel skips the components of
+	 * --upper itself on each of the walk's lookups in the top layer. */
+	if (root_fd >= 0)
+		rc = fstatat(root_fd, path[1] ? path + 1 : ".", &st,
+			     AT_SYMLINK_NOFOLLOW);
+	else
+		rc = lstat(host, &st);
+	return rc == 0 ? type_of_mode(&st) : INDEX_EMPTY;
 }
 
 static bool parent_entry(const struct ov_dir *parent, const char *path,
@@ -219,20 +229,27 @@ static void lookup_child(const struct ov_dir *parent, const char *path,
 }
 
 /*
- * Returns whether the top layer's root directory exists. A yes is kept
- * for the rest of the run, which saves one lstat per resolve. No call
- * that the core performs removes that root: rmdir of the merged "/"
- * fails with EBUSY, its rename with EXDEV because the base always has
- * the root, and host paths inside the top layer map to merged paths
- * below it.
+ * Returns an O_PATH descriptor of the top layer's root directory, or -1
+ * while it does not exist. The descriptor is kept for the rest of the
+ * run, which saves one lstat per resolve. No call that the core performs
+ * removes that root: rmdir of the merged "/" fails with EBUSY, its
+ * rename with EXDEV because the base always has the root, and host paths
+ * inside the top layer map to merged paths below it.
  */
+static int top_root_fd(void)
+{
+	static int fd = -1;
+	struct stat st;
+
+	if (fd < 0 && lstat(overlay.upper, &st) == 0 && S_ISDIR(st.st_mode))
+		fd = open(overlay.upper, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+						 O_CLOEXEC);
+	return fd;
+}
+
 static bool top_root_exists(void)
 {
-	static bool exists;
-
-	if (!exists)
-		exists = layer_type(overlay.top_layer, "/") == INDEX_DIRECTORY;
-	return exists;
+	return top_root_fd() >= 0;
 }
 
 static struct ov_dir merged_root(void)
