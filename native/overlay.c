@@ -518,15 +518,17 @@ static int resolve_base_rest(struct walk *w, const char *name,
 		return BASE_REST_WALK;
 
 	rc = lookup_base_rest(merged, &type);
-	w->try_base_rest = rc != BASE_REST_WALK;
 	if (rc == -ENOENT)
 		return absent(out, ENOENT);
 	if (rc == 0 && type == INDEX_SYMLINK && follow_last)
 		return enter_base_parent(w, name, count, out);
 	/* The walk rejects a non-directory before a trailing slash, which
-	 * is rare enough to leave to it. */
-	if (rc != 0 || (trailing_slash && type != INDEX_DIRECTORY))
+	 * is rare enough to leave to it. A shorter rest of the same path
+	 * would end the same way, so it is not tried again. */
+	if (rc != 0 || (trailing_slash && type != INDEX_DIRECTORY)) {
+		w->try_base_rest = false;
 		return BASE_REST_WALK;
+	}
 
 	if (type == INDEX_WHITEOUT)
 		return finish(out, OV_WHITEOUT, 0, type, merged);
