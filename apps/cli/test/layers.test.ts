@@ -19,6 +19,28 @@ describe("uwrx run layers", () => {
     writeFileSync(join(project, "existing"), "old\n");
   });
 
+  /** Runs a command as step `name` with the first attempts of `parents`. */
+  function runStep(name: string, parents: string[], ...command: string[]) {
+    const parentArgs = parents.flatMap((p) => [
+      "--parent",
+      join(traceDir, p, "1"),
+    ]);
+    return runUwrx(
+      [
+        "run",
+        "-q",
+        "--trace-dir",
+        traceDir,
+        "--step",
+        name,
+        ...parentArgs,
+        "--",
+        ...command,
+      ],
+      { cwd: project },
+    );
+  }
+
   function change(...options: string[]) {
     return runUwrx(
       [
@@ -141,26 +163,10 @@ describe("uwrx run layers", () => {
   test("make rebuilds from layer timestamps", () => {
     writeFileSync(join(project, "Makefile"), "out: in\n\tcp in out\n");
     writeFileSync(join(project, "in"), "one\n");
-    const step = (name: string, parents: string[], ...command: string[]) =>
-      runUwrx(
-        [
-          "run",
-          "-q",
-          "--trace-dir",
-          traceDir,
-          "--step",
-          name,
-          ...parents.flatMap((p) => ["--parent", join(traceDir, p, "1")]),
-          "--",
-          ...command,
-        ],
-        { cwd: project },
-      );
-
-    const build = step("build", [], "make");
-    const again = step("again", ["build"], "make");
-    const edit = step("edit", ["build"], "sh", "-c", "echo two > in");
-    const rebuild = step("rebuild", ["edit"], "sh", "-c", "make && cat out");
+    const build = runStep("build", [], "make");
+    const again = runStep("again", ["build"], "make");
+    const edit = runStep("edit", ["build"], "sh", "-c", "echo two > in");
+    const rebuild = runStep("rebuild", ["edit"], "sh", "-c", "make && cat out");
 
     expect(build.stdout).toBe("cp in out\n");
     expect(again.stdout).toContain("'out' is up to date");
@@ -172,22 +178,7 @@ describe("uwrx run layers", () => {
 
   test("rm -rf and find across three layers", () => {
     const step = (name: string, parents: string[], script: string) =>
-      runUwrx(
-        [
-          "run",
-          "-q",
-          "--trace-dir",
-          traceDir,
-          "--step",
-          name,
-          ...parents.flatMap((p) => ["--parent", join(traceDir, p, "1")]),
-          "--",
-          "sh",
-          "-c",
-          script,
-        ],
-        { cwd: project },
-      );
+      runStep(name, parents, "sh", "-c", script);
     mkdirSync(join(project, "tree"));
     writeFileSync(join(project, "tree", "base.txt"), "base\n");
 
