@@ -105,7 +105,7 @@ async function readStepOptions(stepDir: string): Promise<{ cwd?: string }> {
   }
 }
 
-/** The attempt's own cmd file, or the step's for attempts without one. */
+/** Reads the attempt's own cmd file, or the step's for attempts without one. */
 async function readCommandFile(
   attemptDir: string,
   stepDir: string,
@@ -118,7 +118,7 @@ async function readCommandFile(
 }
 
 /**
- * The directory the attempt ran in: its own `cwd` file, else the step's
+ * Returns the directory the attempt ran in: its own `cwd` file, else the step's
  * options (attempts recorded before the file existed). It must still
  * exist, because the command's relative paths start there.
  */

@@ -165,7 +165,7 @@ async function chooseDeterminism(parsed: ParsedArgs): Promise<Determinism> {
   const seedText = optionValue(parsed, "seed");
   const startText = optionValue(parsed, "start-time");
   const epoch = process.env.SOURCE_DATE_EPOCH;
-  // A new attempt starts its clock now unless told otherwise: a start in
+  // A new attempt starts its clock now unless an option sets it: a start in
   // the past would make every file changed since then look equally old,
   // and make would miss edits.
   const startTimeNs =
@@ -443,7 +443,7 @@ function errnoName(errno: number): string {
   return entry ? entry[0] : `errno ${errno}`;
 }
 
-/** The working directory, or a clear error when it has been deleted. */
+/** Returns the working directory, or raises a clear error when it was deleted. */
 function currentDirectory(): string {
   try {
     return process.cwd();
