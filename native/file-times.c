@@ -10,8 +10,9 @@
  * With --upper, a file found in parent layer i reports T0 + i * I, and
  * files of the base and of this run's layer follow the rules above.
  * TODO: symlink, link, truncate and the fd calls fchmod, fchown and
- * ftruncate reach the kernel without a notification, and the kernel
- * performs openat2, so the files they change keep clamped times.
+ * ftruncate are not marked as modifications (without --upper they reach
+ * the kernel without a notification), and the kernel performs openat2,
+ * so the files they change keep clamped times.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
