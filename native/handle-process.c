@@ -195,7 +195,9 @@ static int terminal_stream(pid_t tid, int fd)
 			    st.st_ino == own_output[own].st_ino;
 	if (same[1] && same[2])
 		return fd;
-	return same[1] ? 1 : same[2] ? 2 : 0;
+	if (same[1])
+		return 1;
+	return same[2] ? 2 : 0;
 }
 
 /* Reads what a write or writev passes, up to OUTPUT_MAX_BYTES. */

@@ -66,7 +66,7 @@ static bool send_response(struct call *c)
 		return true;
 	/* ENOENT: the caller was killed or its call interrupted meanwhile. */
 	if (errno != ENOENT)
-		log_debug("answering the call of %d failed: %s", (int)c->tid, strerror(errno));
+		log_debug("responding to the call of %d failed: %s", (int)c->tid, strerror(errno));
 	return false;
 }
 

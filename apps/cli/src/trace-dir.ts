@@ -14,7 +14,7 @@ export interface Attempt {
 
 const STEP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-/** The trace directory used when --trace-dir is not given. */
+/** Returns the trace directory used when --trace-dir is not given. */
 export function defaultTraceDir(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.UWRX_TRACE_DIR ?? ".uwrx");
 }
@@ -191,7 +191,7 @@ export async function resolveTracePath(path: string): Promise<string> {
   );
 }
 
-/** The perfetto file of the highest-numbered attempt that has one. */
+/** Returns the perfetto file of the highest-numbered attempt that has one. */
 async function lastTracedAttempt(stepDir: string): Promise<string | undefined> {
   const numbers = (await listOrExplain(stepDir))
     .filter((e) => /^[1-9][0-9]*$/.test(e))

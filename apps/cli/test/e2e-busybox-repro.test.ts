@@ -20,7 +20,7 @@ const CONFIG = [
   "make -j2",
 ].join(" && ");
 
-/** The build's environment, without the variables that pin the timestamp. */
+/** Returns the build's environment without the variables that pin the timestamp. */
 function buildEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, TZ: "UTC" };
   delete env.SOURCE_DATE_EPOCH;

@@ -1,7 +1,7 @@
-// Builds Debian's zlib in two layered steps, configure and then make with
-// the configure attempt as its parent, and checks that the real source
-// tree is untouched and that exporting the make attempt gives the same
-// libz.a as a bare build.
+// Builds Debian's zlib in two layered steps: configure, then make with the
+// configure attempt as its parent. The real source tree must stay
+// untouched, and exporting the make attempt must give a bare build's
+// libz.a.
 import { spawnSync } from "node:child_process";
 import { cpSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -11,7 +11,7 @@ import { cliPath, makeTempDir } from "./support/uwrx.js";
 
 const BUILD_TIMEOUT_MS = 600_000;
 
-/** Every path below dir with its size and mtime, for before/after checks. */
+/** Lists every path below dir with its size and mtime, for before/after checks. */
 function snapshot(dir: string): string[] {
   const lines: string[] = [];
   const walk = (path: string) => {

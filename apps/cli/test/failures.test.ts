@@ -98,7 +98,7 @@ describe("uwrx failure reports", () => {
     const status = await exited;
 
     expect(status).toBe(125);
-    expect(stderr).toContain("syscall core ended unexpectedly (SIGKILL)");
+    expect(stderr).toContain("syscall core failed unexpectedly (SIGKILL)");
     expect(existsSync(join(traceDir, "s", "1", "perfetto"))).toBe(true);
     const recorded = JSON.parse(
       readFileSync(join(traceDir, "s", "1", "status.json"), "utf8"),

@@ -11,7 +11,7 @@
  *   the same lookup on the merged view.
  * - `INVALID_INDEX`: an index file is truncated or has a wrong magic,
  *   version or offset.
- * - `UNSUPPORTED_NAME`: a layer holds a file name that is not valid UTF-8,
+ * - `UNSUPPORTED_NAME`: a layer contains a file name that is not valid UTF-8,
  *   which this library cannot carry yet.
  * - `UNSUPPORTED_TYPE`: export met a FIFO, socket or device file, which
  *   Node cannot create.

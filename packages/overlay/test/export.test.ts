@@ -174,7 +174,8 @@ describe("exportMerged refusals", () => {
       caught = error;
     }
 
-    expect(isOverlayError(caught) && caught.code).toBe("UNSUPPORTED_NAME");
+    expect(isOverlayError(caught)).toBe(true);
+    expect((caught as { code?: string }).code).toBe("UNSUPPORTED_NAME");
     expect(readdirSync(dest)).toEqual([]);
   });
 });

@@ -95,7 +95,7 @@ export const DEFAULT_TIME_STEP_NS = 1000n;
 
 const DEFAULTS = Object.freeze({ stdio: "inherit" as const, verbose: false });
 
-/** How a supervised command ended. */
+/** Outcome of a supervised command. */
 export interface RunResult {
   /** Exit status 0-255, when the command exited. */
   exitCode?: number;
@@ -107,7 +107,7 @@ export interface RunResult {
   execErrno: number;
   /** False when the core itself ended without reporting the end. */
   complete: boolean;
-  /** How the core process itself ended, for diagnostics. */
+  /** Exit of the core process itself, for diagnostics. */
   core: { exitCode: number | null; signal: NodeJS.Signals | null };
   processCount: number;
   notificationCount: number;
@@ -244,7 +244,7 @@ export class SupervisedRun extends EventEmitter<SupervisedRunEvents> {
   }
 }
 
-/** The status a shell would report: 127 not found, 126 not executable. */
+/** Returns the status a shell would report: 127 not found, 126 not executable. */
 function shellStatus(finished: Finished): number {
   if (finished.execErrno !== 0)
     return finished.execErrno === ENOENT ? 127 : 126;
@@ -292,7 +292,12 @@ export function startSupervised(options: SuperviseOptions): SupervisedRun {
 }
 
 function layerArgs(layers: LayerOptions): string[] {
-  const args = ["--upper", layers.upper, "--parent-layers", String(layers.parentLayers)];
+  const args = [
+    "--upper",
+    layers.upper,
+    "--parent-layers",
+    String(layers.parentLayers),
+  ];
   if (layers.index) args.push("--layer-index", layers.index);
   return args;
 }

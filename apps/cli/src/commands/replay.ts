@@ -146,7 +146,7 @@ async function recordedDirectory(
   return cwd;
 }
 
-/** The layered filesystem settings of the attempt: its parents, if any. */
+/** Reads the layered filesystem settings of the attempt: its parents, if any. */
 async function recordedLayers(
   attemptDir: string,
 ): Promise<{ overlay: boolean; parents: string[] }> {

@@ -400,7 +400,7 @@ function report(
   if (!result.complete) {
     const how = result.core.signal ?? `status ${result.core.exitCode}`;
     throw new CliError(
-      `the uwrx syscall core ended unexpectedly (${how}); ${attempt.dir}/perfetto holds the events recorded until then`,
+      `the uwrx syscall core failed unexpectedly (${how}); ${attempt.dir}/perfetto contains the events recorded until then`,
     );
   }
   if (result.execErrno !== 0) {

@@ -1,6 +1,6 @@
 import type { UwrxTrace } from "./load-trace.js";
 
-/** Where one process read values that the core made deterministic. */
+/** Reads of randomness and time by one process, which the core made deterministic. */
 export interface ChanceReads {
   pid: number;
   /** getrandom calls and the bytes they returned. */
@@ -10,7 +10,7 @@ export interface ChanceReads {
   urandomOpens: string[];
   /** AT_RANDOM bytes given at each exec, hex. */
   atRandom: string[];
-  /** Clock reads the core answered (time, gettimeofday, clock_gettime). */
+  /** Clock reads that the core served (time, gettimeofday, clock_gettime). */
   timeReads: number;
 }
 
