@@ -1,9 +1,15 @@
-import { open, type FileHandle } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 
 import { PerfettoError, isPerfettoError } from "../errors.js";
 import { readFrames, type Frame } from "../frames.js";
 
-/** One per-process buffer file and the offset up to which it has been read. */
+/**
+ * One per-process buffer file and the offset up to which it has been read.
+ * Its reads are synchronous: a poll visits every buffer of the run, most of
+ * them unchanged, and a thread-pool round trip per file cost more than the
+ * reads themselves (40 ms of fstat on a 3 s build). The methods stay async
+ * for the callers.
+ */
 export class BufferFile {
   readonly path: string;
   /** Offset after the last complete frame read so far. */
@@ -13,13 +19,13 @@ export class BufferFile {
 
   private constructor(
     path: string,
-    private readonly handle: FileHandle,
+    private readonly fd: number,
   ) {
     this.path = path;
   }
 
   static async open(path: string): Promise<BufferFile> {
-    return new BufferFile(path, await open(path, "r"));
+    return new BufferFile(path, openSync(path, "r"));
   }
 
   /**
@@ -27,24 +33,19 @@ export class BufferFile {
    * writer has not finished stays unread until a later call.
    */
   async readNewFrames(): Promise<Frame[]> {
-    const { size } = await this.handle.stat();
+    const { size } = fstatSync(this.fd);
     this.size = size;
     if (size <= this.offset) return [];
 
     const bytes = new Uint8Array(size - this.offset);
-    const { bytesRead } = await this.handle.read(
-      bytes,
-      0,
-      bytes.length,
-      this.offset,
-    );
+    const bytesRead = readSync(this.fd, bytes, 0, bytes.length, this.offset);
     const { frames, end } = this.parse(bytes.subarray(0, bytesRead));
     this.offset += end;
     return frames;
   }
 
   async close(): Promise<void> {
-    await this.handle.close();
+    closeSync(this.fd);
   }
 
   private parse(bytes: Uint8Array) {
