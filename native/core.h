@@ -127,6 +127,8 @@ struct process {
 	char **interned_names; /* program names, iid = first dynamic + i */
 	size_t interned_count;
 	struct det_process *det; /* seeds and time reads, with --seed only */
+	uint64_t shim_ring;   /* address of the shim's ring, 0 when none */
+	uint64_t shim_cookie; /* the value the core wrote into that ring */
 };
 
 struct process *proc_find_thread(pid_t tid, struct thread **thread);
@@ -184,6 +186,7 @@ enum annotation_name {
 	AN_ARGV_BASE64,
 	AN_SENT_BY,
 	AN_FOUND,
+	AN_IN_PROCESS,
 	AN_COUNT
 };
 
@@ -206,6 +209,9 @@ void trace_start_process(struct process *p);
 void trace_add_thread(struct process *p, struct thread *t);
 void trace_event_begin(struct event *ev, struct process *p, struct thread *t,
 		       enum event_name name, enum category cat);
+void trace_event_begin_at(struct event *ev, struct process *p,
+			  struct thread *t, enum event_name name,
+			  enum category cat, uint64_t ts);
 void trace_event_end(struct event *ev);
 void ann_string(struct event *ev, enum annotation_name name, const char *s);
 void ann_int(struct event *ev, enum annotation_name name, int64_t value);
@@ -280,6 +286,14 @@ uint64_t notify_count(void);
 bool call_still_valid(struct call *c);
 void call_continue(struct call *c);
 bool call_return(struct call *c, int64_t result);
+
+/* ---- shim-ring.c: records of the preloaded shim ---- */
+
+extern const char *shim_library; /* --shim, NULL when off */
+
+bool shim_handle_request(struct call *c);
+void shim_drain(struct call *c);
+char **shim_environment(char **envp);
 
 /* ---- handle-file.c, handle-process.c ---- */
 

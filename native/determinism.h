@@ -90,6 +90,8 @@ void det_file_modified(const struct stat *st);
 void det_path_modified(int dirfd, const char *path, int at_flags);
 void det_file_times_set(const struct stat *st);
 void det_fix_stat_times(struct stat *st);
+/* The time T0 of the base layer, in ns since the epoch. */
+int64_t det_base_time_ns(void);
 void det_fix_statx_times(struct statx *stx);
 void det_fix_layer_stat_times(struct stat *st, int layer);
 void det_fix_layer_statx_times(struct statx *stx, int layer);

@@ -265,6 +265,11 @@ void det_fix_statx_times(struct statx *stx)
 
 /* Returns true for a parent layer (1..n), whose files all report the
  * layer's time T0 + i * I. */
+int64_t det_base_time_ns(void)
+{
+	return t0_ns;
+}
+
 static bool is_parent_layer(int layer)
 {
 	return layer >= 1 && (uint64_t)layer <= determinism.parent_layers;

@@ -16,6 +16,7 @@
 #include "core.h"
 #include "determinism.h"
 #include "overlay.h"
+#include "shim-abi.h"
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
@@ -182,6 +183,35 @@ static void emit_wall_clock_check(struct sock_filter *prog, size_t *len)
 	emit(prog, len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
 }
 
+#ifdef __x86_64__
+/*
+ * Allows readlinkat, newfstatat, faccessat and openat without a flag that
+ * writes or creates (shim-abi.h) when the shim's trampoline makes them:
+ * they cost no notification. All of them only look at files. Leaves the
+ * syscall number in the accumulator.
+ */
+static void emit_trampoline_allow(struct sock_filter *prog, size_t *len)
+{
+	const uint32_t ip_low = offsetof(struct seccomp_data, instruction_pointer);
+	const uint32_t flags = offsetof(struct seccomp_data, args[2]);
+	const uint64_t end = SHIM_TRAMPOLINE_SYSCALL_END;
+
+	/* 0-3: which call; 4-5: open flags; 6-10: the caller; 11: reload. */
+	emit(prog, len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_readlinkat, 5, 0));
+	emit(prog, len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_newfstatat, 4, 0));
+	emit(prog, len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_faccessat, 3, 0));
+	emit(prog, len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat, 0, 8));
+	emit(prog, len, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, flags));
+	emit(prog, len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, SHIM_OPEN_REFUSED_FLAGS, 5, 0));
+	emit(prog, len, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip_low + 4));
+	emit(prog, len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(end >> 32), 0, 3));
+	emit(prog, len, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip_low));
+	emit(prog, len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)end, 0, 1));
+	emit(prog, len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	emit(prog, len, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+}
+#endif
+
 static size_t build_filter(struct sock_filter *prog)
 {
 	size_t len = 0;
@@ -202,6 +232,10 @@ static size_t build_filter(struct sock_filter *prog)
 	emit(prog, &len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1));
 	emit(prog, &len, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS));
 
+#ifdef __x86_64__
+	if (shim_library)
+		emit_trampoline_allow(prog, &len);
+#endif
 	/* Under --seed the core rewrites the times that fstat reports, and
 	 * with --upper it reports a merged directory for the synthetic one
 	 * behind an fd, so fd stats notify like the other stat calls. */

@@ -7,7 +7,7 @@
  *        [--argv-file F] [--env-file F]
  *        [--seed HEX64 [--time frozen|advancing|real] [--start-time-ns N]
  *        [--time-step-ns N] [--layer-interval-ns N] [--parent-layers N]]
- *        [--upper DIR [--layer-index FILE]] -- COMMAND...
+ *        [--upper DIR [--layer-index FILE]] [--shim LIBRARY] -- COMMAND...
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -117,6 +117,8 @@ static struct options parse_options(int argc, char **argv)
 			o.environment = read_string_list(argv[++i], "--env-file");
 		} else if (strcmp(argv[i], "--upper") == 0 && i + 1 < argc) {
 			o.upper = argv[++i];
+		} else if (strcmp(argv[i], "--shim") == 0 && i + 1 < argc) {
+			shim_library = argv[++i];
 		} else if (strcmp(argv[i], "--layer-index") == 0 && i + 1 < argc) {
 			o.layer_index = argv[++i];
 		} else if (determinism_parse_option(argc, argv, &i)) {
@@ -522,6 +524,11 @@ int main(int argc, char **argv)
 	trace_write_core_sequence();
 
 	determinism_start();
+	if (shim_library) {
+		if (access(shim_library, R_OK) != 0)
+			die("--shim %s cannot be read: %s; reinstall uwrx or leave the fast path off", shim_library, strerror(errno));
+		o.environment = shim_environment(o.environment);
+	}
 	launch_command(o.command, o.environment, &run.child);
 	determinism.root_pid = run.child.pid;
 	notify_init(run.child.listener);

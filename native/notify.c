@@ -109,7 +109,10 @@ void notify_handle_one(void)
 		return;
 	}
 
-	if (!det_handle_call(&c) && !handle_process(&c))
+	/* The shim's records precede this call. */
+	shim_drain(&c);
+	if (!shim_handle_request(&c) && !det_handle_call(&c) &&
+	    !handle_process(&c))
 		handle_file(&c);
 	/* A no-op when a handler has answered already. */
 	call_continue(&c);

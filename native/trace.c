@@ -92,6 +92,7 @@ static const char *const annotation_names[AN_COUNT] = {
 	[AN_ARGV_BASE64] = "argv_base64",
 	[AN_SENT_BY] = "sent_by",
 	[AN_FOUND] = "found",
+	[AN_IN_PROCESS] = "in_process",
 };
 
 static const char *const category_names[] = {
@@ -323,10 +324,20 @@ static void track_event_header(struct event *ev, uint64_t uuid, int type,
 void trace_event_begin(struct event *ev, struct process *p, struct thread *t,
 		       enum event_name name, enum category cat)
 {
+	trace_event_begin_at(ev, p, t, name, cat, now_boottime());
+}
+
+void trace_event_begin_at(struct event *ev, struct process *p,
+			  struct thread *t, enum event_name name,
+			  enum category cat, uint64_t ts)
+{
+	/* Timestamps within a sequence must never decrease. */
+	if (ts < p->last_ts)
+		ts = p->last_ts;
+	p->last_ts = ts;
 	memset(ev, 0, sizeof(*ev));
 	ev->proc = p;
-	packet_header(&ev->packet, next_timestamp(p), p->seq,
-		      SEQ_NEEDS_INCREMENTAL_STATE);
+	packet_header(&ev->packet, ts, p->seq, SEQ_NEEDS_INCREMENTAL_STATE);
 	track_event_header(ev, thread_uuid(p, t), TYPE_INSTANT,
 			   (uint64_t)name + 1, cat);
 }

@@ -68,6 +68,7 @@ function build() {
   const sources = names.map((n) => join(nativeDir, n));
   const units = sources.filter((file) => file.endsWith(".c"));
 
+  if (arch === "x64") buildShim(arch);
   if (isUpToDate(output, sources)) {
     console.log(`uwrx-core for ${arch} is up to date`);
     return;
@@ -86,6 +87,48 @@ function build() {
       "-o",
       output,
       ...units,
+    ],
+    { stdio: "inherit" },
+  );
+  console.log(`built ${output}`);
+}
+
+/*
+ * The preloaded shim of the in-process fast path (native/shim). Its
+ * trampoline is x86_64 code, so other machines run without it. It links
+ * against the C library of the traced programs, so it is a shared object.
+ */
+function buildShim(arch) {
+  const output = join(
+    root,
+    "packages/seccomp-native/npm",
+    `linux-${arch}`,
+    "lib/libuwrx-shim.so",
+  );
+  const source = join(nativeDir, "shim", "uwrx-shim.c");
+  if (isUpToDate(output, [source, join(nativeDir, "shim-abi.h")])) {
+    console.log(`libuwrx-shim.so for ${arch} is up to date`);
+    return;
+  }
+  mkdirSync(dirname(output), { recursive: true });
+  execFileSync(
+    pickCompiler(arch),
+    [
+      "-std=gnu11",
+      "-O2",
+      "-Wall",
+      "-Wextra",
+      "-Werror",
+      "-shared",
+      "-fPIC",
+      "-fvisibility=hidden",
+      // glibc declares the paths of stat() and access() nonnull; the
+      // shim's NULL checks must stay so that the kernel answers EFAULT.
+      "-fno-delete-null-pointer-checks",
+      "-Wl,-z,defs",
+      "-o",
+      output,
+      source,
     ],
     { stdio: "inherit" },
   );

@@ -35,6 +35,17 @@ describe("uwrx run", () => {
     expect(result.stderr).toContain("err\n");
   });
 
+  test("takes a relative --trace-dir from the current directory", () => {
+    const result = runUwrx(
+      ["run", "-q", "--trace-dir", "relative-traces", "--", "sh", "-c", "echo kept > out.txt"],
+      { cwd: traceDir },
+    );
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    const attempt = join(traceDir, "relative-traces", "sh", "1");
+    expect(readFileSync(join(attempt, "files", traceDir, "out.txt"), "utf8")).toBe("kept\n");
+  });
+
   test("writes the attempt layout", () => {
     runUwrx([
       "run",

@@ -9,7 +9,7 @@ export {
   SeccompNativeError,
   type SeccompNativeErrorCode,
 } from "./errors.js";
-export { corePackageName, locateCore } from "./locate-core.js";
+export { corePackageName, locateCore, locateShim } from "./locate-core.js";
 export {
   DEFAULT_TIME_STEP_NS,
   startSupervised,

@@ -1,4 +1,4 @@
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 
@@ -60,4 +60,14 @@ function checkExecutable(path: string, source: string): string {
     );
   }
   return path;
+}
+
+/**
+ * The preloaded shim that ships next to a core binary (`../lib` of its
+ * `bin`), or undefined where the platform package has none: the shim
+ * is built for linux-x64 only.
+ */
+export function locateShim(corePath: string): string | undefined {
+  const shim = join(dirname(dirname(corePath)), "lib", "libuwrx-shim.so");
+  return existsSync(shim) ? shim : undefined;
 }

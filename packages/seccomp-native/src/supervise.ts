@@ -17,7 +17,7 @@ import {
   type ProcessStarted,
   type Started,
 } from "./gen/uwrx/core/v1/control_pb.js";
-import { locateCore } from "./locate-core.js";
+import { locateCore, locateShim } from "./locate-core.js";
 
 /** Options of {@link startSupervised}. */
 export interface SuperviseOptions {
@@ -39,17 +39,26 @@ export interface SuperviseOptions {
   /** Makes the core log what it does to stderr. Default: false. */
   verbose?: boolean;
   /**
-   * The command's arguments and environment as exact bytes, used in place
-   * of `command` and `env` when given. Node turns bytes that are not
-   * valid UTF-8 into U+FFFD in strings, so callers that received raw
-   * bytes (from /proc/self/cmdline, say) pass them here. Default: unset.
-   */
-  /**
    * Shows the command a layered filesystem: the real one read-only, the
    * parent layers of `index` above it and `upper` on top, where every
    * write goes. Default: unset, the command writes the real filesystem.
    */
   layers?: LayerOptions;
+  /**
+   * Preloads the shim (`lib/libuwrx-shim.so` of the platform package)
+   * that answers realpath() inside dynamically linked programs, so that
+   * its readlink calls need no round trip through the core. They are
+   * recorded all the same, with `in_process: true`. The command sees
+   * the shim in LD_PRELOAD. Default: true where the platform package
+   * ships the shim (linux-x64); false runs every call through seccomp.
+   */
+  fastPath?: boolean;
+  /**
+   * The command's arguments and environment as exact bytes, used in place
+   * of `command` and `env` when given. Node turns bytes that are not
+   * valid UTF-8 into U+FFFD in strings, so callers that received raw
+   * bytes (from /proc/self/cmdline, say) pass them here. Default: unset.
+   */
   rawCommand?: readonly Uint8Array[];
   rawEnv?: readonly Uint8Array[];
   /**
@@ -267,6 +276,8 @@ export function startSupervised(options: SuperviseOptions): SupervisedRun {
   if (settings.verbose) args.push("--verbose");
   if (settings.determinism) args.push(...determinismArgs(settings.determinism));
   if (settings.layers) args.push(...layerArgs(settings.layers));
+  const shim = settings.fastPath === false ? undefined : locateShim(corePath);
+  if (shim) args.push("--shim", shim);
   if (settings.rawCommand) {
     const file = join(settings.bufferDir, "argv.bin");
     writeFileSync(file, joinNulTerminated(settings.rawCommand), {

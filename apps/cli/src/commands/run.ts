@@ -1,7 +1,7 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { rm, symlink } from "node:fs/promises";
-import { basename, join, relative } from "node:path";
+import { basename, join, relative, resolve } from "node:path";
 
 import {
   createBufferDir,
@@ -72,6 +72,8 @@ Options:
                      when it ends
   --no-overlay       let the command write the real filesystem directly,
                      without layers (its changes are traced but not kept)
+  --no-fast-path     run every call through the syscall core: do not preload
+                     the shim that answers realpath() inside programs
   --seed HEX         root seed, 64 hex digits (default: a random one)
   --time MODE        frozen: clocks stand still at the start time;
                      advancing: each clock read adds 1 us (default);
@@ -94,6 +96,7 @@ const RUN_OPTIONS: readonly OptionSpec[] = [
   { name: "step", takesValue: true },
   { name: "seed", takesValue: true },
   { name: "no-overlay" },
+  { name: "no-fast-path" },
   { name: "parent", takesValue: true, repeatable: true },
   { name: "write-through" },
   { name: "time", takesValue: true },
@@ -132,7 +135,10 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   }
   checkCommandExists(command[0]!);
 
-  const traceDir = optionValue(parsed, "trace-dir") ?? defaultTraceDir();
+  // Absolute, because the core takes the attempt's files/ as its upper
+  // layer and runs the command from another directory.
+  const given = optionValue(parsed, "trace-dir");
+  const traceDir = given !== undefined ? resolve(given) : defaultTraceDir();
   const step = optionValue(parsed, "step") ?? stepNameFor(command);
   checkStepName(step);
   const determinism = await chooseDeterminism(parsed);
@@ -155,6 +161,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     cwd: currentDirectory(),
     parents: parsed.options.get("parent") ?? [],
     overlay: !hasFlag(parsed, "no-overlay"),
+    fastPath: !hasFlag(parsed, "no-fast-path"),
     writeThrough: hasFlag(parsed, "write-through"),
     verbose: hasFlag(parsed, "verbose"),
     determinism,
@@ -196,6 +203,8 @@ export interface RecordSpec {
   parents?: readonly string[];
   overlay?: boolean;
   writeThrough?: boolean;
+  /** Preload the realpath() shim (default: true). */
+  fastPath?: boolean;
   verbose: boolean;
   determinism: Determinism;
   /** The attempt directory being replayed, linked as `replay`. */
@@ -301,6 +310,7 @@ async function superviseAttempt(
     verbose,
     determinism,
     layers,
+    fastPath: spec.fastPath,
   });
   const collector = new BufferCollector({
     dir: bufferDir,

@@ -1,5 +1,5 @@
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { chmodSync, copyFileSync, mkdtempSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,20 +34,29 @@ export function makeTempDir(prefix: string): string {
   return dir;
 }
 
+/** The fast path's shim, next to the core as the platform package has it. */
+export const shimPath = join(dirname(dirname(corePath)), "lib/libuwrx-shim.so");
+
 let nobodyCopy: { cli: string; core: string } | undefined;
 
 /**
- * Copies the bundled CLI and the core into a world-readable directory,
+ * Copies the bundled CLI, the core and the shim (bin/ and lib/, the
+ * layout of the platform package) into a world-readable directory,
  * because the checkout may sit below a directory that nobody cannot enter.
  */
 function copyForNobody(): { cli: string; core: string } {
   if (!nobodyCopy) {
     const dir = makeTempDir("bin");
     chmodSync(dir, 0o755);
-    nobodyCopy = { cli: join(dir, "cli.js"), core: join(dir, "uwrx-core") };
+    mkdirSync(join(dir, "bin"), { mode: 0o755 });
+    nobodyCopy = { cli: join(dir, "cli.js"), core: join(dir, "bin/uwrx-core") };
     copyFileSync(cliPath, nobodyCopy.cli);
     copyFileSync(corePath, nobodyCopy.core);
     chmodSync(nobodyCopy.core, 0o755);
+    if (existsSync(shimPath)) {
+      mkdirSync(join(dir, "lib"), { mode: 0o755 });
+      copyFileSync(shimPath, join(dir, "lib/libuwrx-shim.so"));
+    }
   }
   return nobodyCopy;
 }

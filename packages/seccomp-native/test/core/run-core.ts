@@ -47,6 +47,8 @@ export interface RunOptions {
   timeoutMs?: number;
   // Options placed before "--", such as --seed.
   coreArgs?: string[];
+  // Environment of the core and so of the command. Default: this one's.
+  env?: NodeJS.ProcessEnv;
 }
 
 export function makeTempDir(prefix: string): string {
@@ -90,6 +92,7 @@ export async function runCore(command: string[], options: RunOptions = {}): Prom
   const [program, ...args] = [...(options.wrapper ?? []), coreBinary, ...coreArgs];
   const child = spawn(program!, args, {
     cwd: options.cwd,
+    env: options.env ?? process.env,
     stdio: ["ignore", "pipe", "pipe", "pipe"],
   });
   const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 20000);

@@ -1,0 +1,787 @@
+/*
+ * libuwrx-shim.so: the in-process fast path of uwrx-core, preloaded into
+ * every dynamically linked program of a run.
+ *
+ * realpath() makes one readlink per path component, and compilers call it
+ * for every include directory they search: in a C build those readlinks
+ * are most of all file calls. Each would cost a round trip through the
+ * core. The shim resolves the path itself, makes the readlinks through
+ * the trampoline that the filter lets pass, and leaves records of them
+ * in a ring that the core copies into the trace (see ../shim-abi.h).
+ *
+ * It takes the fast path only where the real file system gives the same
+ * answer as the merged view: for a path whose top-level directory no
+ * layer above the base holds, outside /proc, /dev and /sys. Everything
+ * else takes the notified path, where the core applies the layers. Every
+ * readlink the shim makes is on a path whose directories it has already
+ * resolved, so no symlink can lead the kernel out of that subtree.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../shim-abi.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* Linux follows at most 40 symlinks in one lookup, and so does glibc's
+ * realpath. */
+#define MAX_LINKS 40
+
+static struct shim_ring ring __attribute__((aligned(64)));
+
+enum { UNKNOWN, ACTIVE, OFF };
+static int state = UNKNOWN;
+static int lock;
+/* Survives fork, as the mapping does. */
+static bool trampoline_mapped;
+/* The caller's thread id, asked once per thread (and again in a forked
+ * child, where the thread that forked has a new id). */
+static __thread int32_t cached_tid;
+
+typedef long (*trampoline_fn)(long nr, long a1, long a2, long a3, long a4);
+
+/*
+ * Moves the arguments of a C call into the registers of a syscall:
+ * mov rax,rdi; mov rdi,rsi; mov rsi,rdx; mov rdx,rcx; mov r10,r8;
+ * syscall; ret. The syscall instruction ends at byte 17; shim-abi.h
+ * names that address for the filter.
+ */
+static const unsigned char trampoline_code[] = {
+	0x48, 0x89, 0xf8, 0x48, 0x89, 0xf7, 0x48, 0x89, 0xd6,
+	0x48, 0x89, 0xca, 0x4d, 0x89, 0xc2, 0x0f, 0x05, 0xc3,
+};
+
+/* Set while the thread holds the lock: a signal handler that calls
+ * open() or stat() then takes the notified path instead of waiting for a
+ * lock that its own thread holds. */
+static __thread int in_shim;
+
+/* Takes the ring's lock; false when this thread holds it already. */
+static bool enter(void)
+{
+	if (in_shim)
+		return false;
+	in_shim = 1;
+	while (__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+	return true;
+}
+
+static void leave(void)
+{
+	__atomic_store_n(&lock, 0, __ATOMIC_RELEASE);
+	in_shim = 0;
+}
+
+static long fast_call(long nr, long a1, long a2, long a3, long a4)
+{
+	trampoline_fn fn = (trampoline_fn)(uintptr_t)SHIM_TRAMPOLINE_ADDR;
+
+	return fn(nr, a1, a2, a3, a4);
+}
+
+static bool map_trampoline(void)
+{
+	void *page;
+
+	if (trampoline_mapped)
+		return true;
+	page = mmap((void *)(uintptr_t)SHIM_TRAMPOLINE_ADDR, 4096,
+		    PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (page == MAP_FAILED)
+		return false;
+	if (page != (void *)(uintptr_t)SHIM_TRAMPOLINE_ADDR) {
+		/* A kernel older than 4.17 treats the flag as a hint. */
+		munmap(page, 4096);
+		return false;
+	}
+	memcpy(page, trampoline_code, sizeof(trampoline_code));
+	if (mprotect(page, 4096, PROT_READ | PROT_EXEC) != 0) {
+		munmap(page, 4096);
+		return false;
+	}
+	trampoline_mapped = true;
+	return true;
+}
+
+/* Registers the ring with the core, once per process image and fork. */
+static bool shim_active(void)
+{
+	int current = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
+	long rc;
+
+	if (current != UNKNOWN)
+		return current == ACTIVE;
+	if (!enter())
+		return false;
+	if (state == UNKNOWN) {
+		memset(&ring, 0, offsetof(struct shim_ring, slots));
+		ring.magic = SHIM_ABI_MAGIC;
+		rc = -1;
+		if (map_trampoline())
+			rc = syscall(SYS_readlinkat, SHIM_DIRFD, &ring, NULL,
+				     SHIM_REQUEST_REGISTER);
+		__atomic_store_n(&state,
+				 rc == 0 && ring.facts.state == SHIM_ACTIVE ? ACTIVE : OFF,
+				 __ATOMIC_RELEASE);
+	}
+	leave();
+	return state == ACTIVE;
+}
+
+/* A forked child has a copy of the ring that the core does not know. */
+static void after_fork_in_child(void)
+{
+	cached_tid = 0;
+	state = UNKNOWN;
+	lock = 0;
+}
+
+__attribute__((constructor)) static void shim_init(void)
+{
+	pthread_atfork(NULL, NULL, after_fork_in_child);
+}
+
+static bool parent_layer_holds(const char *name, size_t len)
+{
+	const char *p = ring.facts.parent_names;
+	const char *end = ring.facts.parent_names + sizeof(ring.facts.parent_names);
+
+	while (p < end && *p) {
+		size_t n = strnlen(p, (size_t)(end - p));
+
+		if (n == len && memcmp(p, name, len) == 0)
+			return true;
+		p += n + 1;
+	}
+	return false;
+}
+
+/*
+ * Tells whether the real file system answers for every path under the
+ * top-level directory NAME (LEN bytes): no layer above the base holds an
+ * entry of that name, whiteouts included, and it is not a kernel tree
+ * whose links the core translates.
+ */
+static bool base_answers_for(const char *name, size_t len)
+{
+	char host[sizeof(ring.facts.upper) + NAME_MAX + 2];
+	struct stat st;
+	long rc;
+
+	if ((len == 4 && memcmp(name, "proc", 4) == 0) ||
+	    (len == 3 && (memcmp(name, "dev", 3) == 0 || memcmp(name, "sys", 3) == 0)))
+		return false;
+	if (len > NAME_MAX || parent_layer_holds(name, len))
+		return false;
+	if (ring.facts.upper_len == 0)
+		return true;
+	if (ring.facts.upper_len >= sizeof(ring.facts.upper))
+		return false;
+	memcpy(host, ring.facts.upper, ring.facts.upper_len);
+	host[ring.facts.upper_len] = '/';
+	memcpy(host + ring.facts.upper_len + 1, name, len);
+	host[ring.facts.upper_len + 1 + len] = '\0';
+	rc = fast_call(SYS_newfstatat, AT_FDCWD, (long)host, (long)&st,
+		       AT_SYMLINK_NOFOLLOW);
+	return rc == -ENOENT;
+}
+
+static int32_t current_tid(void)
+{
+	if (!cached_tid)
+		cached_tid = (int32_t)syscall(SYS_gettid);
+	return cached_tid;
+}
+
+/* Appends the record of a call; the ring has room (checked under the
+ * lock that the caller holds). */
+static void record_call(enum shim_op op, const char *path, size_t path_len,
+			int flags, long result)
+{
+	struct shim_slot *slot = &ring.slots[ring.facts.head % SHIM_SLOTS];
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	slot->tid = current_tid();
+	slot->ts = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	slot->op = op;
+	slot->result = (int32_t)result;
+	slot->path_len = (uint32_t)path_len;
+	slot->flags = flags;
+	memcpy(slot->data, path, path_len);
+	slot->data[path_len] = '\0';
+	__atomic_store_n(&slot->seq, ring.facts.head + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&ring.facts.head, ring.facts.head + 1, __ATOMIC_RELEASE);
+}
+
+/* Makes room in the ring; false when the core did not drain it. */
+static bool ring_has_room(void)
+{
+	uint32_t tail = __atomic_load_n(&ring.facts.tail, __ATOMIC_ACQUIRE);
+
+	if (ring.facts.head - tail < SHIM_SLOTS)
+		return true;
+	syscall(SYS_readlinkat, SHIM_DIRFD, &ring, NULL, SHIM_REQUEST_DRAIN);
+	tail = __atomic_load_n(&ring.facts.tail, __ATOMIC_ACQUIRE);
+	return ring.facts.head - tail < SHIM_SLOTS;
+}
+
+/*
+ * readlink of PATH, an absolute path without "." or ".." whose
+ * directories are no symlinks. FAST tells that the base answers for it.
+ * Returns the length of the target or -errno.
+ */
+static long read_link(const char *path, bool fast, char *target, size_t size)
+{
+	size_t path_len = strlen(path);
+	long rc;
+
+	if (fast && path_len < SHIM_SLOT_DATA && enter()) {
+		if (ring_has_room()) {
+			rc = fast_call(SYS_readlinkat, AT_FDCWD, (long)path,
+				       (long)target, (long)size);
+			record_call(SHIM_OP_READLINK, path, path_len, 0, rc);
+			leave();
+			return rc;
+		}
+		leave();
+	}
+	rc = syscall(SYS_readlink, path, target, size);
+	return rc < 0 ? -errno : rc;
+}
+
+/* Base directories whose every component is known to be no symlink. */
+#define VERIFIED_DIRS 16
+#define VERIFIED_DIR_MAX 256
+static char verified_dirs[VERIFIED_DIRS][VERIFIED_DIR_MAX];
+static unsigned verified_next;
+
+static bool dir_verified(const char *dir, size_t len)
+{
+	for (unsigned i = 0; i < VERIFIED_DIRS; i++)
+		if (strncmp(verified_dirs[i], dir, len) == 0 &&
+		    verified_dirs[i][len] == '\0')
+			return true;
+	return false;
+}
+
+/*
+ * Remembers DIR. Only with layers: the base is then read-only to the
+ * whole run, so no directory of it can turn into a symlink. Called under
+ * the lock.
+ */
+static void remember_dir(const char *dir, size_t len)
+{
+	if (ring.facts.upper_len == 0 || len >= VERIFIED_DIR_MAX || len == 0)
+		return;
+	memcpy(verified_dirs[verified_next % VERIFIED_DIRS], dir, len);
+	verified_dirs[verified_next % VERIFIED_DIRS][len] = '\0';
+	verified_next++;
+}
+
+/* Tells whether an absolute PATH has no "." or ".." component. */
+static bool plain_path(const char *path)
+{
+	for (const char *p = path; *p; p++) {
+		if (p[0] != '/' || p[1] != '.')
+			continue;
+		if (p[2] == '/' || p[2] == '\0' ||
+		    (p[2] == '.' && (p[3] == '/' || p[3] == '\0')))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Tells whether the kernel, opening the absolute plain PATH, follows no
+ * symlink: each component up to the first that does not exist is no
+ * symlink. Then the kernel's walk stays below the top-level directory
+ * that the caller checked, and its answer is the merged view's. Called
+ * under the lock.
+ */
+static bool walk_follows_no_link(const char *path, size_t len)
+{
+	char prefix[SHIM_SLOT_DATA];
+	char target[8];
+	size_t dir_len = len;
+	size_t at = 1;
+
+	while (dir_len > 0 && path[dir_len - 1] != '/')
+		dir_len--;
+	if (dir_len > 1)
+		dir_len--; /* without the slash before the last name */
+	if (dir_len > 1 && dir_verified(path, dir_len))
+		at = dir_len + 1;
+	memcpy(prefix, path, len + 1);
+	while (at <= len) {
+		long rc;
+
+		while (at < len && path[at] != '/')
+			at++;
+		prefix[at] = '\0';
+		rc = fast_call(SYS_readlinkat, AT_FDCWD, (long)prefix,
+			       (long)target, sizeof(target));
+		prefix[at] = path[at];
+		if (rc >= 0)
+			return false;
+		if (rc != -EINVAL)
+			return true; /* the kernel's walk ends here too */
+		if (at == dir_len && !dir_verified(path, dir_len))
+			remember_dir(path, dir_len);
+		at++;
+	}
+	return true;
+}
+
+/* Files that the fast path opened: fstat of such an fd needs no core. */
+#define KNOWN_FDS 1024
+static struct known_fd {
+	uint64_t dev;
+	uint64_t ino;
+} known_fds[KNOWN_FDS];
+
+/* Reports base file times as the core does under --seed: no later than
+ * T0, so that every file this run writes is newer. */
+static void clamp_time(struct timespec *ts)
+{
+	int64_t sec = ring.facts.t0_ns / 1000000000;
+	long nsec = (long)(ring.facts.t0_ns % 1000000000);
+
+	if (ts->tv_sec > sec || (ts->tv_sec == sec && ts->tv_nsec > nsec)) {
+		ts->tv_sec = sec;
+		ts->tv_nsec = nsec;
+	}
+}
+
+static void clamp_times(struct stat *st)
+{
+	if (!ring.facts.clamp_times)
+		return;
+	clamp_time(&st->st_atim);
+	clamp_time(&st->st_mtim);
+	clamp_time(&st->st_ctim);
+}
+
+static void remember_fd(long fd)
+{
+	struct stat st;
+
+	if (fd < 0 || fd >= KNOWN_FDS)
+		return;
+	if (fast_call(SYS_newfstatat, fd, (long)"", (long)&st, AT_EMPTY_PATH) == 0) {
+		known_fds[fd].dev = st.st_dev;
+		known_fds[fd].ino = st.st_ino;
+	} else {
+		known_fds[fd].ino = 0;
+	}
+}
+
+/*
+ * Checks an absolute PATH for the fast path: plain, short enough for a
+ * record, under a top-level directory that the base answers for, and
+ * the ring is active. Returns its length, or 0.
+ */
+static size_t fast_candidate(const char *path)
+{
+	size_t len;
+	size_t first_len;
+
+	/* A NULL path goes to the kernel, which returns EFAULT. */
+	if (!path)
+		return 0;
+	len = strlen(path);
+	if (path[0] != '/' || len >= SHIM_SLOT_DATA || !plain_path(path))
+		return 0;
+	first_len = strcspn(path + 1, "/");
+	if (first_len == 0 || !shim_active() ||
+	    !base_answers_for(path + 1, first_len))
+		return 0;
+	return len;
+}
+
+static int fast_open(const char *path, int flags, bool *done)
+{
+	size_t len = fast_candidate(path);
+	long fd = -1;
+
+	*done = false;
+	if (!len || !enter())
+		return -1;
+	if (ring_has_room() && walk_follows_no_link(path, len)) {
+		fd = fast_call(SYS_openat, AT_FDCWD, (long)path, flags, 0);
+		record_call(SHIM_OP_OPEN, path, len, flags, fd);
+		remember_fd(fd);
+		*done = true;
+	}
+	leave();
+	if (*done && fd < 0) {
+		errno = (int)-fd;
+		return -1;
+	}
+	return (int)fd;
+}
+
+/*
+ * open() without a flag that writes or creates takes the fast path for
+ * an absolute path; everything else is the plain syscall. openat() and
+ * fopen() (which opens inside glibc) always take the notified path.
+ */
+static int shim_open(const char *path, int flags, mode_t mode)
+{
+	if (path && (flags & SHIM_OPEN_REFUSED_FLAGS) == 0) {
+		bool done;
+		int fd = fast_open(path, flags, &done);
+
+		if (done)
+			return fd;
+	}
+	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+
+static mode_t mode_argument(int flags, va_list ap)
+{
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
+		return (mode_t)va_arg(ap, int);
+	return 0;
+}
+
+EXPORT int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_argument(flags, ap);
+	va_end(ap);
+	return shim_open(path, flags, mode);
+}
+
+/* On x86_64 the 64-bit names are the same calls. */
+EXPORT int open64(const char *path, int flags, ...) __attribute__((alias("open")));
+
+/* The entries that _FORTIFY_SOURCE builds call when no mode is given. */
+EXPORT int __open_2(const char *path, int flags)
+{
+	return shim_open(path, flags, 0);
+}
+
+EXPORT int __open64_2(const char *path, int flags)
+{
+	return shim_open(path, flags, 0);
+}
+
+/*
+ * stat or lstat (AT_SYMLINK_NOFOLLOW in AT_FLAGS) of an absolute path on
+ * the fast path. Returns 0 or -errno and sets *DONE, or leaves *DONE
+ * false for the notified path.
+ */
+static int fast_stat(const char *path, struct stat *st, int at_flags,
+		     bool *done)
+{
+	size_t len = fast_candidate(path);
+	long rc = 0;
+
+	*done = false;
+	if (!len || !enter())
+		return 0;
+	if (ring_has_room() && walk_follows_no_link(path, len)) {
+		rc = fast_call(SYS_newfstatat, AT_FDCWD, (long)path, (long)st,
+			       at_flags);
+		record_call(SHIM_OP_STAT, path, len, at_flags, rc);
+		*done = true;
+	}
+	leave();
+	if (*done && rc == 0)
+		clamp_times(st);
+	return (int)rc;
+}
+
+static int shim_stat(const char *path, struct stat *st, int at_flags)
+{
+	bool done;
+	int rc = fast_stat(path, st, at_flags, &done);
+
+	if (!done)
+		return (int)syscall(SYS_newfstatat, AT_FDCWD, path, st, at_flags);
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
+}
+
+EXPORT int stat(const char *path, struct stat *st)
+{
+	return shim_stat(path, st, 0);
+}
+
+/* struct stat64 has the layout of struct stat on x86_64. */
+EXPORT int stat64(const char *path, struct stat64 *st)
+{
+	return shim_stat(path, (struct stat *)st, 0);
+}
+
+EXPORT int lstat(const char *path, struct stat *st)
+{
+	return shim_stat(path, st, AT_SYMLINK_NOFOLLOW);
+}
+
+EXPORT int lstat64(const char *path, struct stat64 *st)
+{
+	return shim_stat(path, (struct stat *)st, AT_SYMLINK_NOFOLLOW);
+}
+
+/*
+ * fstat of an fd that the fast path opened, while it still names the
+ * same base file (same device and inode: a closed and reused fd names
+ * another). Nothing is recorded, as the core records no fd stat.
+ */
+static int shim_fstat(int fd, struct stat *st)
+{
+	if (fd >= 0 && fd < KNOWN_FDS && known_fds[fd].ino &&
+	    __atomic_load_n(&state, __ATOMIC_ACQUIRE) == ACTIVE &&
+	    fast_call(SYS_newfstatat, fd, (long)"", (long)st, AT_EMPTY_PATH) == 0 &&
+	    st->st_dev == known_fds[fd].dev && st->st_ino == known_fds[fd].ino) {
+		clamp_times(st);
+		return 0;
+	}
+	return (int)syscall(SYS_newfstatat, fd, "", st, AT_EMPTY_PATH);
+}
+
+EXPORT int fstat(int fd, struct stat *st)
+{
+	return shim_fstat(fd, st);
+}
+
+EXPORT int fstat64(int fd, struct stat64 *st)
+{
+	return shim_fstat(fd, (struct stat *)st);
+}
+
+EXPORT int access(const char *path, int mode)
+{
+	size_t len = fast_candidate(path);
+	bool done = false;
+	long rc = 0;
+
+	if (len && enter()) {
+		if (ring_has_room() && walk_follows_no_link(path, len)) {
+			rc = fast_call(SYS_faccessat, AT_FDCWD, (long)path, mode, 0);
+			record_call(SHIM_OP_ACCESS, path, len, mode, rc);
+			done = true;
+		}
+		leave();
+	}
+	if (!done)
+		return (int)syscall(SYS_access, path, mode);
+	if (rc < 0) {
+		errno = (int)-rc;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Tells whether the rest of a path after a component needs that
+ * component to be a directory: it is only slashes, "." and "..".
+ */
+static bool rest_needs_directory(const char *rest)
+{
+	while (*rest == '/') {
+		while (*rest == '/')
+			rest++;
+		if (*rest == '\0')
+			return true;
+		if (rest[0] == '.' && (rest[1] == '\0' || rest[1] == '/'))
+			return true;
+		if (rest[0] == '.' && rest[1] == '.' &&
+		    (rest[2] == '\0' || rest[2] == '/'))
+			return true;
+		return false;
+	}
+	return false;
+}
+
+static int check_directory(const char *path)
+{
+	struct stat st;
+
+	if (syscall(SYS_newfstatat, AT_FDCWD, path, &st, 0) != 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/* Removes the last component of the absolute path OUT of length *LEN. */
+static void drop_component(char *out, size_t *len)
+{
+	while (*len > 1 && out[*len - 1] != '/')
+		(*len)--;
+	if (*len > 1)
+		(*len)--;
+	out[*len] = '\0';
+}
+
+/*
+ * Resolves PATH into OUT (PATH_MAX bytes) as glibc's realpath does.
+ * Returns 0 or -errno. After an error OUT contains the part resolved so
+ * far.
+ */
+static int resolve(const char *path, char *out)
+{
+	char pending[PATH_MAX * 2];
+	char target[PATH_MAX];
+	const char *rest;
+	size_t len;
+	int links = 0;
+	bool active = shim_active();
+	/* The top-level name that `fast` was computed for ("" for none). */
+	char top[NAME_MAX + 1] = "";
+	bool fast = false;
+
+	if (strlen(path) >= sizeof(pending) / 2)
+		return -ENAMETOOLONG;
+	strcpy(pending, path);
+	if (path[0] == '/') {
+		strcpy(out, "/");
+	} else if (syscall(SYS_getcwd, out, PATH_MAX) < 0) {
+		out[0] = '\0';
+		return -errno;
+	}
+	len = strlen(out);
+	rest = pending;
+	for (;;) {
+		const char *name;
+		size_t name_len;
+		long n;
+
+		while (*rest == '/')
+			rest++;
+		if (*rest == '\0')
+			break;
+		name = rest;
+		while (*rest && *rest != '/')
+			rest++;
+		name_len = (size_t)(rest - name);
+		if (name_len == 1 && name[0] == '.')
+			continue;
+		if (name_len == 2 && name[0] == '.' && name[1] == '.') {
+			drop_component(out, &len);
+			continue;
+		}
+		if (len + 1 + name_len >= PATH_MAX)
+			return -ENAMETOOLONG;
+		if (len > 1)
+			out[len++] = '/';
+		memcpy(out + len, name, name_len);
+		len += name_len;
+		out[len] = '\0';
+
+		if (active) {
+			const char *first = out + 1;
+			size_t first_len = strcspn(first, "/");
+
+			if (first_len != strlen(top) ||
+			    memcmp(first, top, first_len) != 0) {
+				if (first_len <= NAME_MAX) {
+					memcpy(top, first, first_len);
+					top[first_len] = '\0';
+					fast = base_answers_for(first, first_len);
+				} else {
+					top[0] = '\0';
+					fast = false;
+				}
+			}
+		}
+		n = read_link(out, active && fast, target, sizeof(target) - 1);
+		if (n >= 0) {
+			size_t rest_len = strlen(rest);
+			char joined[PATH_MAX * 2];
+
+			if (++links > MAX_LINKS)
+				return -ELOOP;
+			if ((size_t)n + rest_len + 1 >= sizeof(joined))
+				return -ENAMETOOLONG;
+			memcpy(joined, target, (size_t)n);
+			memcpy(joined + n, rest, rest_len + 1);
+			strcpy(pending, joined);
+			rest = pending;
+			if (target[0] == '/') {
+				strcpy(out, "/");
+				len = 1;
+			} else {
+				drop_component(out, &len);
+			}
+			continue;
+		}
+		if (rest_needs_directory(rest)) {
+			int rc = check_directory(out);
+
+			if (rc != 0)
+				return rc;
+		} else if (n != -EINVAL) {
+			return (int)n;
+		}
+	}
+	return 0;
+}
+
+static char *realpath_into(const char *path, char *resolved)
+{
+	char out[PATH_MAX];
+	int rc;
+
+	if (!path) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!*path) {
+		errno = ENOENT;
+		return NULL;
+	}
+	rc = resolve(path, out);
+	if (rc != 0) {
+		/* glibc leaves the part it resolved in the caller's buffer. */
+		if (resolved)
+			strcpy(resolved, out);
+		errno = -rc;
+		return NULL;
+	}
+	if (!resolved)
+		return strdup(out);
+	return strcpy(resolved, out);
+}
+
+EXPORT char *realpath(const char *path, char *resolved)
+{
+	return realpath_into(path, resolved);
+}
+
+EXPORT char *canonicalize_file_name(const char *path)
+{
+	return realpath_into(path, NULL);
+}
+
+/* The entry that _FORTIFY_SOURCE builds call. */
+EXPORT char *__realpath_chk(const char *path, char *resolved,
+			    size_t resolved_len)
+{
+	if (resolved && resolved_len < PATH_MAX)
+		abort();
+	return realpath_into(path, resolved);
+}

@@ -1,0 +1,263 @@
+import { beforeAll, describe, expect, test } from "@jest/globals";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { LayerStack, writeIndex } from "../../../overlay/src/index.js";
+import { makeTempDir, runCore, type CoreRun, type TraceEvent } from "./run-core.js";
+
+// The in-process fast path: libuwrx-shim.so answers realpath(), read-only
+// open(), stat(), lstat(), fstat() and access() inside the program and
+// leaves records that the core copies into the trace. Its answers must
+// equal glibc's on the real filesystem and the core's on the layered one.
+
+const here = dirname(fileURLToPath(import.meta.url));
+const packageDir = join(here, "../..");
+const shim = join(packageDir, "npm/linux-x64/lib/libuwrx-shim.so");
+const seed = "ab".repeat(32);
+const startTime = "1700000000000000000";
+
+let program: string;
+let tree: string;
+
+// Paths whose resolution takes every branch: symlinks (relative,
+// absolute, looping), "." and "..", trailing slashes, missing files and
+// files used as directories.
+function probePaths(): string[] {
+  return [
+    "/usr/bin",
+    "/usr/bin/env",
+    "/usr/bin/env/x",
+    "/usr/lib/../bin",
+    "//usr//bin/",
+    "/nonexistent-uwrx-dir/x",
+    "/lib",
+    join(tree, "d"),
+    join(tree, "d/"),
+    join(tree, "l"),
+    join(tree, "l/.."),
+    join(tree, "abs/../bin"),
+    join(tree, "loop1"),
+    join(tree, "f"),
+    join(tree, "f/"),
+    join(tree, "f/.."),
+    join(tree, "missing"),
+    "d/../f",
+    ".",
+  ];
+}
+
+beforeAll(() => {
+  const build = makeTempDir("uwrx-fast-path-build-");
+  program = join(build, "fast-path");
+  execFileSync("gcc", [
+    "-O2",
+    "-pthread",
+    "-I",
+    join(packageDir, "../../native"),
+    "-o",
+    program,
+    join(here, "programs/fast-path.c"),
+  ]);
+  tree = makeTempDir("uwrx-fast-path-tree-");
+  mkdirSync(join(tree, "d"));
+  symlinkSync("d", join(tree, "l"));
+  symlinkSync("/usr/lib", join(tree, "abs"));
+  symlinkSync("loop2", join(tree, "loop1"));
+  symlinkSync("loop1", join(tree, "loop2"));
+  writeFileSync(join(tree, "f"), "plain file\n");
+});
+
+function bare(args: string[], env: NodeJS.ProcessEnv = process.env): string {
+  return execFileSync(program, args, { cwd: tree, env, encoding: "utf8" });
+}
+
+function withShim(coreArgs: string[] = []): string[] {
+  return ["--shim", shim, ...coreArgs];
+}
+
+async function run(args: string[], coreArgs: string[], env?: NodeJS.ProcessEnv): Promise<CoreRun> {
+  const result = await runCore([program, ...args], { cwd: tree, coreArgs, env, timeoutMs: 60000 });
+  expect(result.stderr).not.toMatch(/ERROR|cannot be preloaded/);
+  expect(result.status).toBe(0);
+  return result;
+}
+
+function notifications(result: CoreRun): bigint {
+  const finished = result.messages.find((m) => m.message.case === "finished");
+  return (finished?.message.value as { notificationCount: bigint }).notificationCount;
+}
+
+const inProcess = (e: TraceEvent) => e.annotations.get("in_process") === true;
+const pathIs = (path: string) => (e: TraceEvent) => e.annotations.get("path") === path;
+
+/** The pid of the process whose buffer holds sequence `sequence`. */
+function pidOfSequence(result: CoreRun, sequence: number): number | undefined {
+  for (const name of result.bufferFiles) {
+    const match = /^p(\d+)-s(\d+)\.pb$/.exec(name);
+    if (match && Number(match[2]) === sequence) return Number(match[1]);
+  }
+  return undefined;
+}
+
+const describeX64 = process.arch === "x64" ? describe : describe.skip;
+
+describeX64("the in-process fast path", () => {
+  test("the platform package ships the shim", () => {
+    expect(existsSync(shim)).toBe(true);
+  });
+
+  test("answers as glibc does on the real filesystem", async () => {
+    // /proc/self differs from process to process in everything but the
+    // path it resolves to.
+    for (const [op, extra] of [["realpath", ["/proc/self/cwd"]], ["all", []]] as const) {
+      const args = [op, ...probePaths(), ...extra];
+      const expected = bare(args);
+      const result = await run(args, withShim());
+      expect(result.stdout).toBe(expected);
+    }
+  });
+
+  test("answers as the core does with layers and a seed", async () => {
+    const coreArgs = ["--upper", makeTempDir("uwrx-fast-path-upper-"), "--seed", seed, "--start-time-ns", startTime];
+    const args = ["all", ...probePaths()];
+    const notified = await run(args, coreArgs);
+    const fast = await run(args, withShim(coreArgs));
+    expect(fast.stdout).toBe(notified.stdout);
+    // The seeded run reports base files no later than its start.
+    expect(fast.stdout).toMatch(/mtime:16999999\d\d\./);
+  });
+
+  test("records each call it answers, with in_process", async () => {
+    const result = await run(["all", "/usr/bin/env", "/nonexistent-uwrx-dir/x"], withShim());
+    const fast = result.events.filter(inProcess);
+    const names = new Set(fast.map((e) => e.name));
+    expect(names).toEqual(new Set(["openat", "newfstatat", "access", "readlink"]));
+
+    const opens = fast.filter((e) => e.name === "openat" && e.annotations.get("path") === "/usr/bin/env");
+    expect(opens).toHaveLength(1);
+    expect(opens[0]?.annotations.get("result")).toBeGreaterThanOrEqual(0n);
+    expect(opens[0]?.annotations.get("abspath")).toBe("/usr/bin/env");
+    const missing = fast.filter(pathIs("/nonexistent-uwrx-dir/x"));
+    expect(missing.map((e) => [e.name, e.annotations.get("result")])).toEqual([
+      ["openat", -2n],
+      ["newfstatat", -2n],
+      ["newfstatat", -2n],
+      ["access", -2n],
+    ]);
+    // realpath("/usr/bin/env") looks at each component once.
+    const links = fast.filter((e) => e.name === "readlink").map((e) => e.annotations.get("path"));
+    expect(links.slice(0, 3)).toEqual(["/usr", "/usr/bin", "/usr/bin/env"]);
+  });
+
+  test("saves notifications", async () => {
+    const args = ["repeat", "200", "/usr/lib"];
+    const without = await run(args, []);
+    const withIt = await run(args, withShim());
+    expect(notifications(without)).toBeGreaterThan(400n);
+    expect(notifications(withIt)).toBeLessThan(100n);
+  });
+
+  test("keeps every record when the ring fills up", async () => {
+    const result = await run(["repeat", "500", "/usr/lib"], withShim());
+    expect(result.stdout).toBe("resolved 500 times\n");
+    const records = result.events.filter((e) => e.name === "readlink" && inProcess(e));
+    expect(records.filter(pathIs("/usr/lib"))).toHaveLength(500);
+    expect(records.filter(pathIs("/usr"))).toHaveLength(500);
+    const stamps = records.map((e) => e.timestamp);
+    expect([...stamps].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(stamps);
+  });
+
+  test("a forked child records under its own pid", async () => {
+    const result = await run(["fork", "/usr/bin"], withShim());
+    const child = Number(/child (\d+)/.exec(result.stdout)?.[1]);
+    const records = result.events.filter((e) => inProcess(e) && e.annotations.get("path") === "/usr/bin");
+    const pids = records.map((e) => pidOfSequence(result, e.sequence));
+    // Each show_realpath() resolves twice: into a buffer and allocated.
+    expect(pids.filter((pid) => pid === child)).toHaveLength(2);
+    expect(pids.filter((pid) => pid !== child)).toHaveLength(4);
+  });
+
+  test("threads share the ring without losing records", async () => {
+    const result = await run(["threads", "4", "/usr/bin"], withShim());
+    expect(result.stdout).toBe("threads 4 failed 0\n");
+    const records = result.events.filter((e) => inProcess(e) && e.annotations.get("path") === "/usr/bin");
+    expect(records).toHaveLength(200);
+  });
+
+  test("a signal handler that stats while the thread is inside the shim", async () => {
+    const result = await run(["signals", "5000", "/usr/bin/env"], withShim());
+    expect(result.stdout).toBe("signals done, handler ran: yes\n");
+  });
+
+  test("leaves paths under a layer above the base to the core", async () => {
+    const work = makeTempDir("uwrx-fast-path-layers-");
+    const parent = join(work, "parent");
+    const upper = join(work, "upper");
+    const index = join(work, "layers.idx");
+    const parentFile = "/usr/uwrx-fast-path-parent.txt";
+    const upperFile = join(tree, "upper-only.txt");
+    mkdirSync(join(parent, "usr"), { recursive: true });
+    writeFileSync(join(parent, parentFile), "from the parent\n");
+    mkdirSync(join(upper, tree), { recursive: true });
+    writeFileSync(join(upper, upperFile), "from the upper layer\n");
+    writeIndex(new LayerStack({ layers: [parent, upper], base: "/" }), index);
+
+    const coreArgs = ["--upper", upper, "--layer-index", index];
+    const args = ["all", parentFile, upperFile, "/usr/bin/env", "/etc"];
+    const result = await run(args, withShim(coreArgs));
+    expect(result.stdout).toContain(`all ${parentFile}: open=ok,read:from the pa`);
+    expect(result.stdout).toContain(`all ${upperFile}: open=ok,read:from the up`);
+    expect(result.stdout).toContain(`realpath ${upperFile} -> ${upperFile} (ok)`);
+    expect(existsSync(parentFile)).toBe(false);
+
+    // "usr" is in the parent layer and the tree's top directory in the
+    // upper one: the core answered for them. /etc is the base's alone.
+    const fastPaths = new Set(result.events.filter(inProcess).map((e) => String(e.annotations.get("path"))));
+    expect([...fastPaths].filter((p) => p.startsWith("/usr") || p.startsWith(tree))).toEqual([]);
+    expect(fastPaths.has("/etc")).toBe(true);
+    const notified = result.events.filter((e) => e.name === "openat" && !inProcess(e));
+    expect(notified.filter(pathIs(upperFile))).toHaveLength(1);
+    expect(notified.filter(pathIs(parentFile))).toHaveLength(1);
+  });
+
+  test("the trampoline cannot write past the layers", async () => {
+    const upper = makeTempDir("uwrx-fast-path-upper-");
+    const victim = join(tree, "victim.txt");
+    const created = join(tree, "created-through-trampoline.txt");
+    writeFileSync(victim, "keep me\n");
+
+    const create = await run(["trampoline-create", created], withShim(["--upper", upper]));
+    expect(create.stdout).toBe("openat ok\n");
+    expect(existsSync(created)).toBe(false);
+    expect(existsSync(join(upper, created))).toBe(true);
+    const opens = create.events.filter((e) => e.name === "openat" && e.annotations.get("path") === created);
+    expect(opens).toHaveLength(1);
+    expect(inProcess(opens[0]!)).toBe(false);
+
+    const unlink = await run(["trampoline-unlink", victim], withShim(["--upper", upper]));
+    expect(unlink.stdout).toBe("unlinkat ok\n");
+    expect(readFileSync(victim, "utf8")).toBe("keep me\n");
+  });
+
+  test("puts itself ahead of the user's LD_PRELOAD", async () => {
+    const env = { ...process.env, LD_PRELOAD: "libm.so.6" };
+    const result = await runCore(["sh", "-c", 'printf "%s\\n" "$LD_PRELOAD"'], {
+      coreArgs: withShim(),
+      env,
+    });
+    expect(result.stdout).toBe(`${shim}:libm.so.6\n`);
+  });
+
+  test("outside uwrx the shim turns itself off and answers as glibc", () => {
+    const args = ["all", ...probePaths()];
+    const env = { ...process.env, LD_PRELOAD: shim };
+    expect(bare(args, env)).toBe(bare(args));
+  });
+
+  test("a missing shim is a clear error", async () => {
+    const result = await runCore(["true"], { coreArgs: ["--shim", "/nonexistent/libuwrx-shim.so"] });
+    expect(result.status).toBe(125);
+    expect(result.stderr).toMatch(/--shim \/nonexistent\/libuwrx-shim\.so cannot be read/);
+  });
+});
