@@ -27,6 +27,10 @@ function fetchLua() {
   return out.trim().split("\n").at(-1);
 }
 
+/**
+ * Builds lua once under `wrap` and returns the wall time in seconds and,
+ * for uwrx variants, the notifications that the core handled.
+ */
 function timeBuild(label, source, wrap) {
   const work = mkdtempSync(join(tmpdir(), `uwrx-bench-${label}-`));
   cpSync(source, work, { recursive: true });
@@ -35,25 +39,36 @@ function timeBuild(label, source, wrap) {
   const start = process.hrtime.bigint();
   const result = spawnSync(program, rest, { cwd: work, stdio: "ignore" });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  let notifications;
+  try {
+    const status = join(work, ".uwrx/make/1/status.json");
+    notifications = JSON.parse(readFileSync(status, "utf8")).notifications;
+  } catch {
+    // Not a uwrx variant.
+  }
   rmSync(work, { recursive: true, force: true });
   if (result.status !== 0) {
     throw new Error(`${label} build failed with status ${result.status}`);
   }
-  return seconds;
+  return { seconds, notifications };
 }
+
+const uwrxRun = (options) => (work, build) => [
+  process.execPath,
+  cli,
+  "run",
+  "--quiet",
+  "--trace-dir",
+  join(work, ".uwrx"),
+  ...options,
+  "--",
+  ...build,
+];
 
 const variants = {
   bare: (_work, build) => build,
-  uwrx: (work, build) => [
-    process.execPath,
-    cli,
-    "run",
-    "--quiet",
-    "--trace-dir",
-    join(work, ".uwrx"),
-    "--",
-    ...build,
-  ],
+  uwrx: uwrxRun([]),
+  "uwrx --no-fast-path": uwrxRun(["--no-fast-path"]),
   "strace -f": (work, build) => [
     "strace",
     "-f",
@@ -87,20 +102,23 @@ function measureCallCosts() {
     join(root, "tools/bench/syscall-cost.c"),
   ]);
   const traceDir = join(dir, "trace");
+  const uwrxCalls = (options) => (args) => [
+    process.execPath,
+    cli,
+    "run",
+    "--quiet",
+    "--trace-dir",
+    traceDir,
+    "--step",
+    "calls",
+    ...options,
+    "--",
+    ...args,
+  ];
   const wrap = {
     bare: (args) => args,
-    uwrx: (args) => [
-      process.execPath,
-      cli,
-      "run",
-      "--quiet",
-      "--trace-dir",
-      traceDir,
-      "--step",
-      "calls",
-      "--",
-      ...args,
-    ],
+    uwrx: uwrxCalls([]),
+    "uwrx --no-fast-path": uwrxCalls(["--no-fast-path"]),
   };
   const rows = [];
   for (const kind of ["clock", "getrandom", "open", "stat"]) {
@@ -115,7 +133,7 @@ function measureCallCosts() {
       cells.push(((full - empty) / CALLS) * 1e9);
       console.error(`${kind} ${label}: ${cells.at(-1).toFixed(0)} ns per call`);
     }
-    rows.push(`| ${kind} | ${cells[0].toFixed(0)} | ${cells[1].toFixed(0)} |`);
+    rows.push(`| ${kind} | ${cells.map((c) => c.toFixed(0)).join(" | ")} |`);
   }
   rmSync(dir, { recursive: true, force: true });
   return `## Cost of one call, bare and under uwrx run
@@ -123,11 +141,15 @@ function measureCallCosts() {
 \`tools/bench/syscall-cost.c\` makes ${CALLS} calls of one kind; the cost is
 (median wall time with ${CALLS} calls - median with none) / ${CALLS}, three runs
 each. clock is clock_gettime(CLOCK_REALTIME), which bare goes through the vDSO
-and under uwrx is answered by the core from the seeded clock; getrandom
-reads 16 bytes; open and stat name /etc/hostname.
+and under uwrx the core serves from the seeded clock. getrandom reads 16
+bytes. open (a resolved read-only open, closed again) and stat name
+/etc/hostname through libc, so under a default \`uwrx run\` the preloaded
+shim performs them and records them without a round trip through the
+core; with \`--no-fast-path\` each is a seccomp notification that the core
+resolves through the layers.
 
-| call | bare (ns) | uwrx run (ns) |
-|---|---|---|
+| call | bare (ns) | uwrx run (ns) | uwrx run --no-fast-path (ns) |
+|---|---|---|---|
 ${rows.join("\n")}
 `;
 }
@@ -140,18 +162,24 @@ const median = (values) => {
 const source = join(fetchLua(), "src");
 const times = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
 timeBuild("warmup", source, variants.bare);
+const notifications = Object.fromEntries(
+  Object.keys(variants).map((k) => [k, []]),
+);
 for (let i = 0; i < runs; i++) {
   for (const [label, wrap] of Object.entries(variants)) {
-    const seconds = timeBuild(label.replace(/\W/g, ""), source, wrap);
-    times[label].push(seconds);
-    console.error(`run ${i + 1}/${runs} ${label}: ${seconds.toFixed(2)} s`);
+    const run = timeBuild(label.replace(/\W/g, ""), source, wrap);
+    times[label].push(run.seconds);
+    if (run.notifications !== undefined) {
+      notifications[label].push(run.notifications);
+    }
+    console.error(`run ${i + 1}/${runs} ${label}: ${run.seconds.toFixed(2)} s`);
   }
 }
 
 const bare = median(times.bare);
 const rows = Object.entries(times).map(
   ([label, values]) =>
-    `| ${label} | ${median(values).toFixed(2)} | ${(median(values) / bare).toFixed(2)}x | ${values.map((v) => v.toFixed(2)).join(", ")} |`,
+    `| ${label} | ${median(values).toFixed(2)} | ${(median(values) / bare).toFixed(2)}x | ${notifications[label].length ? median(notifications[label]) : ""} | ${values.map((v) => v.toFixed(2)).join(", ")} |`,
 );
 const kernel = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
 const section = `## lua 5.4 build: bare, uwrx run, strace -f
@@ -160,11 +188,14 @@ Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} x ${cpus()
 Command: \`pnpm bench\` (\`node tools/bench/run.mjs --runs ${runs}\`): \`make -j2 linux\`
 in a fresh copy of Debian's lua5.4 \`src/\` for every run, the variants
 interleaved; the table gives the median wall time. \`uwrx run\` includes
-everything a default run does: the trace, seeded randomness, the virtual
-wall clock and file times.
+everything a default run does: the trace, the layered filesystem, seeded
+randomness, the virtual wall clock, file times and the in-process fast
+path. \`--no-fast-path\` sends every intercepted call through the core.
+"notifications" is the median number of calls that reached the core
+(status.json).
 
-| variant | median (s) | vs bare | all runs (s) |
-|---|---|---|---|
+| variant | median (s) | vs bare | notifications | all runs (s) |
+|---|---|---|---|---|
 ${rows.join("\n")}
 `;
 
