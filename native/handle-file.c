@@ -837,6 +837,11 @@ static int64_t perform_fd_utimens(struct call *c, const struct file_call *f)
 	fd_link_path(c->tid, f->dirfd, link, sizeof(link));
 	if (!call_still_valid(c))
 		return INT64_MIN;
+	/* A read-only open of a base or parent-layer file gives the tracee
+	 * that file itself, which the layers must leave unchanged, as for
+	 * fchmod. */
+	if (overlay.enabled && layered_fd_change(c) == -EROFS)
+		return -EROFS;
 	if (utimensat(AT_FDCWD, link, f->buf ? times : NULL, 0) != 0)
 		return errno == ENOENT ? INT64_MIN : -errno;
 	note_new_times(AT_FDCWD, link, 0, f->buf ? times : NULL);

@@ -795,6 +795,22 @@ static int copy_contents(int in, int out, off_t size)
 	return ftruncate(out, size) == 0 ? 0 : -errno;
 }
 
+/*
+ * Gives a copy the owner of the lower file (the fd, or the path with
+ * at_flags). Only root may give a file away, so an ordinary user's
+ * copies stay theirs and the failure is ignored, as cp -p does.
+ */
+static void keep_owner(int fd, const char *path, const struct stat *st,
+		       int at_flags)
+{
+	if (st->st_uid == geteuid() && st->st_gid == getegid())
+		return;
+	if (path)
+		(void)!fchownat(AT_FDCWD, path, st->st_uid, st->st_gid, at_flags);
+	else
+		(void)!fchown(fd, st->st_uid, st->st_gid);
+}
+
 static int copy_file(const char *from, const char *to, const struct stat *st)
 {
 	struct timespec times[2] = { st->st_atim, st->st_mtim };
@@ -810,6 +826,10 @@ static int copy_file(const char *from, const char *to, const struct stat *st)
 		return rc;
 	}
 	rc = copy_contents(in, out, st->st_size);
+	/* The owner first: chown clears the set-user-ID and set-group-ID
+	 * bits that fchmod then restores. */
+	if (rc == 0)
+		keep_owner(out, NULL, st, 0);
 	if (rc == 0 && (fchmod(out, st->st_mode & 07777) != 0 ||
 			futimens(out, times) != 0))
 		rc = -errno;
@@ -830,6 +850,7 @@ static int copy_symlink(const char *from, const char *to, const struct stat *st)
 	target[n] = '\0';
 	if (symlink(target, to) != 0)
 		return -errno;
+	keep_owner(-1, to, st, AT_SYMLINK_NOFOLLOW);
 	copy_times(AT_FDCWD, to, st, AT_SYMLINK_NOFOLLOW);
 	return 0;
 }
@@ -843,6 +864,7 @@ static int copy_directory(const char *to, const struct stat *st)
 	 * NOTE: a lower directory without write permission (0555) keeps
 	 * that mode, so a core that is not root cannot then create the
 	 * copies of its entries. */
+	keep_owner(-1, to, st, 0);
 	chmod(to, st->st_mode & 07777);
 	copy_times(AT_FDCWD, to, st, 0);
 	return 0;

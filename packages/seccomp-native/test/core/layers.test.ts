@@ -1,11 +1,13 @@
 import { beforeEach, describe, expect, test } from "@jest/globals";
 import { execFileSync } from "node:child_process";
 import {
+  chownSync,
   existsSync,
   lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
+  statSync,
   symlinkSync,
   truncateSync,
   writeFileSync,
@@ -419,6 +421,24 @@ describe("special files in layers", () => {
   });
 });
 
+describe("copy-up", () => {
+  // Only root can give a file away, so only a root core can keep owners.
+  const asRoot = process.getuid?.() === 0 ? test : test.skip;
+
+  asRoot("keeps the owner of the lower file", async () => {
+    const base = join(layers.project, "owned.txt");
+    writeFileSync(base, "owned\n");
+    chownSync(base, 65534, 65534);
+    finishIndex();
+    const run = await runLayered("echo more >> owned.txt");
+    expect(run.stderr).toBe("");
+    const copy = statSync(inUpper("owned.txt"));
+    expect([copy.uid, copy.gid]).toEqual([65534, 65534]);
+    expect(readFileSync(inUpper("owned.txt"), "utf8")).toBe("owned\nmore\n");
+    expect(readFileSync(base, "utf8")).toBe("owned\n");
+  });
+});
+
 describe("fd changes", () => {
   test("fchmod of a base file fails", async () => {
     writeFileSync(join(layers.project, "base.txt"), "base\n");
@@ -431,6 +451,20 @@ describe("fd changes", () => {
     expect(run.stdout).toBe("-1 Read-only file system\n0 ok\n");
     expect(lstatSync(inUpper("new.txt")).mode & 0o777).toBe(0o600);
     expect(snapshot(layers.project)).toEqual(before);
+  });
+
+  test("futimens of a base file fails and leaves its times", async () => {
+    const base = join(layers.project, "base.txt");
+    writeFileSync(base, "base\n");
+    const mtime = statSync(base).mtimeMs;
+    write(layers.parents[0]!, "futimens.c",
+      '#include <errno.h>\n#include <fcntl.h>\n#include <stdio.h>\n#include <string.h>\n#include <sys/stat.h>\nint main(int argc, char **argv) { struct timespec t[2] = { { 1, 0 }, { 1, 0 } }; int fd = open(argv[1], O_RDONLY); int rc = futimens(fd, t); printf("%d %s\\n", rc, rc ? strerror(errno) : "ok"); return 0; }\n');
+    finishIndex();
+    const run = await runLayered("gcc -o futimens futimens.c && echo new > new.txt && ./futimens base.txt && ./futimens new.txt");
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toBe("-1 Read-only file system\n0 ok\n");
+    expect(statSync(base).mtimeMs).toBe(mtime);
+    expect(statSync(inUpper("new.txt")).mtimeMs).toBe(1000);
   });
 });
 
