@@ -114,8 +114,6 @@ static void begin_new_program(struct call *c, const char *abspath, char **argv)
 	p->exe = xstrdup(abspath);
 	proc_set_argv(p, argv_copy(argv));
 	p->execed = true;
-	/* The ring belonged to the old image. */
-	p->shim_ring = 0;
 
 	/* The exec'ing thread continues under the thread group id. */
 	proc_keep_only_thread(p, c->tid);

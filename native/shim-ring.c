@@ -142,11 +142,11 @@ bool shim_handle_request(struct call *c)
 	return true;
 }
 
-static void record_slot(const struct shim_slot *slot)
+static void record_slot(struct process *p, const struct shim_slot *slot)
 {
 	struct thread *thread = NULL;
 	/* Usually the process whose memory held the record; a vfork child
-	 * writes into its parent's ring. */
+	 * writes into its parent's ring. No other process may be named. */
 	struct process *owner = proc_lookup_or_add(slot->tid, &thread);
 	struct event ev;
 	enum event_name name;
@@ -158,7 +158,8 @@ static void record_slot(const struct shim_slot *slot)
 	case SHIM_OP_ACCESS: name = EV_ACCESS; break;
 	default: return;
 	}
-	if (!owner || !thread || slot->path_len >= SHIM_SLOT_DATA)
+	if (!owner || !thread || slot->path_len >= SHIM_SLOT_DATA ||
+	    (owner != p && owner->ppid != p->tgid))
 		return;
 	trace_ensure_slice(owner, thread);
 	trace_event_begin_at(&ev, owner, thread, name, CAT_FILE, slot->ts);
@@ -223,7 +224,7 @@ void shim_drain(struct call *c)
 		if (slot->seq != header.tail + index + 1)
 			break;
 		slot->data[SHIM_SLOT_DATA - 1] = '\0';
-		record_slot(slot);
+		record_slot(p, slot);
 	}
 	index += header.tail;
 	if (index != header.tail)

@@ -178,6 +178,21 @@ describeX64("the in-process fast path", () => {
     expect(pids.filter((pid) => pid !== child)).toHaveLength(4);
   });
 
+  test("records survive an exec that fails and restart after one that works", async () => {
+    const garbage = join(tree, "garbage");
+    writeFileSync(garbage, "\u0001\u0002 not a program\n", { mode: 0o755 });
+    const failed = await run(["exec-fails", garbage], withShim());
+    expect(failed.stdout).toContain("exec failed: Exec format error\n");
+    const after = failed.events.filter((e) => inProcess(e) && e.annotations.get("path") === "/usr/lib");
+    expect(after).toHaveLength(2);
+
+    const chained = await run(["exec", "/usr/lib"], withShim());
+    expect(chained.stdout).toContain("realpath /usr/lib -> /usr/lib (ok)");
+    const paths = chained.events.filter(inProcess).map((e) => e.annotations.get("path"));
+    expect(paths.filter((p) => p === "/usr/bin")).toHaveLength(2);
+    expect(paths.filter((p) => p === "/usr/lib")).toHaveLength(2);
+  });
+
   test("threads share the ring without losing records", async () => {
     const result = await run(["threads", "4", "/usr/bin"], withShim());
     expect(result.stdout).toBe("threads 4 failed 0\n");

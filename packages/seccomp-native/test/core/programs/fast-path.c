@@ -6,7 +6,9 @@
  * Usage: fast-path OP PATH... where OP is realpath, open, stat, lstat,
  * access or all; or fast-path repeat N PATH (realpath N times); fork PATH;
  * threads N PATH; signals N PATH (N stats while a timer's handler stats
- * too); trampoline-create PATH; trampoline-unlink PATH.
+ * too); exec-fails PROGRAM (realpath, a failing exec of PROGRAM, realpath
+ * again); exec PATH (realpath of /usr/bin, then exec realpath PATH);
+ * trampoline-create PATH; trampoline-unlink PATH.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -187,6 +189,23 @@ int main(int argc, char **argv)
 		}
 		printf("threads %d failed %d\n", n, failed);
 		return 0;
+	}
+	if (strcmp(argv[1], "exec-fails") == 0) {
+		char *args[] = { argv[2], NULL };
+
+		show_realpath("/usr/bin");
+		execv(argv[2], args);
+		printf("exec failed: %s\n", strerror(errno));
+		show_realpath("/usr/lib");
+		return 0;
+	}
+	if (strcmp(argv[1], "exec") == 0) {
+		char *args[] = { argv[0], "realpath", argv[2], NULL };
+
+		show_realpath("/usr/bin");
+		fflush(stdout);
+		execv("/proc/self/exe", args);
+		return 1;
 	}
 	if (strcmp(argv[1], "signals") == 0) {
 		int n = atoi(argv[2]);
