@@ -237,7 +237,11 @@ static bool ring_has_room(void)
 
 	if (ring.facts.head - tail < SHIM_SLOTS)
 		return true;
-	syscall(SYS_readlinkat, SHIM_DIRFD, &ring, NULL, SHIM_REQUEST_DRAIN);
+	if (syscall(SYS_readlinkat, SHIM_DIRFD, &ring, NULL, SHIM_REQUEST_DRAIN) != 0) {
+		/* The core no longer reads this ring: stop filling it. */
+		__atomic_store_n(&state, OFF, __ATOMIC_RELEASE);
+		return false;
+	}
 	tail = __atomic_load_n(&ring.facts.tail, __ATOMIC_ACQUIRE);
 	return ring.facts.head - tail < SHIM_SLOTS;
 }
