@@ -552,6 +552,34 @@ EXPORT int lstat64(const char *path, struct stat64 *st)
 }
 
 /*
+ * The stat entry points of programs built against glibc before 2.33 (GNU
+ * make among them). Version 1 is the kernel's struct stat on x86_64; any
+ * other goes to the kernel as it is.
+ */
+#define STAT_VERSION_KERNEL 1
+
+EXPORT int __xstat(int version, const char *path, struct stat *st)
+{
+	if (version != STAT_VERSION_KERNEL)
+		return (int)syscall(SYS_newfstatat, AT_FDCWD, path, st, 0);
+	return shim_stat(path, st, 0);
+}
+
+EXPORT int __xstat64(int version, const char *path, struct stat64 *st)
+	__attribute__((alias("__xstat")));
+
+EXPORT int __lxstat(int version, const char *path, struct stat *st)
+{
+	if (version != STAT_VERSION_KERNEL)
+		return (int)syscall(SYS_newfstatat, AT_FDCWD, path, st,
+				    AT_SYMLINK_NOFOLLOW);
+	return shim_stat(path, st, AT_SYMLINK_NOFOLLOW);
+}
+
+EXPORT int __lxstat64(int version, const char *path, struct stat64 *st)
+	__attribute__((alias("__lxstat")));
+
+/*
  * fstat of an fd that the fast path opened, while it still names the
  * same base file (same device and inode: a closed and reused fd names
  * another). Nothing is recorded, as the core records no fd stat.
@@ -572,6 +600,16 @@ EXPORT int fstat(int fd, struct stat *st)
 {
 	return shim_fstat(fd, st);
 }
+
+EXPORT int __fxstat(int version, int fd, struct stat *st)
+{
+	if (version != STAT_VERSION_KERNEL)
+		return (int)syscall(SYS_newfstatat, fd, "", st, AT_EMPTY_PATH);
+	return shim_fstat(fd, st);
+}
+
+EXPORT int __fxstat64(int version, int fd, struct stat64 *st)
+	__attribute__((alias("__fxstat")));
 
 EXPORT int fstat64(int fd, struct stat64 *st)
 {

@@ -150,6 +150,17 @@ describeX64("the in-process fast path", () => {
     expect(links.slice(0, 3)).toEqual(["/usr", "/usr/bin", "/usr/bin/env"]);
   });
 
+  test("make's stats of prerequisites take the fast path", async () => {
+    // Debian's make calls __xstat, the stat entry of glibc before 2.33.
+    const dir = makeTempDir("uwrx-fast-path-make-");
+    writeFileSync(join(dir, "Makefile"), "all: /usr/bin/env /nonexistent-uwrx-prereq\n\t@echo built\n/nonexistent-uwrx-prereq:\n\t@true\n");
+    const result = await runCore(["make", "-s"], { cwd: dir, coreArgs: withShim() });
+    expect(result.stdout).toBe("built\n");
+    const stats = result.events.filter((e) => e.name === "newfstatat" && inProcess(e));
+    expect(stats.filter(pathIs("/usr/bin/env")).map((e) => e.annotations.get("result"))).toContain(0n);
+    expect(stats.filter(pathIs("/nonexistent-uwrx-prereq")).map((e) => e.annotations.get("result"))).toContain(-2n);
+  });
+
   test("saves notifications", async () => {
     const args = ["repeat", "200", "/usr/lib"];
     const without = await run(args, []);
