@@ -93,6 +93,7 @@ uint64_t now_boottime(void);
 
 struct det_thread;
 struct det_process;
+struct shim_ring;
 
 struct thread {
 	pid_t tid;
@@ -127,8 +128,7 @@ struct process {
 	char **interned_names; /* program names, iid = first dynamic + i */
 	size_t interned_count;
 	struct det_process *det; /* seeds and time reads, with --seed only */
-	uint64_t shim_ring;   /* address of the shim's ring, 0 when none */
-	uint64_t shim_cookie; /* the value the core wrote into that ring */
+	struct shim_ring *shim_ring; /* the core's mapping of the shim's ring */
 };
 
 struct process *proc_find_thread(pid_t tid, struct thread **thread);
@@ -293,6 +293,7 @@ extern const char *shim_library; /* --shim, NULL when off */
 
 bool shim_handle_request(struct call *c);
 void shim_drain(struct call *c);
+void shim_release(struct process *p);
 char **shim_environment(char **envp);
 
 /* ---- handle-file.c, handle-process.c ---- */

@@ -1,5 +1,6 @@
 /* Process calls (exec, exit) and output to fd 1 and 2. */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -104,6 +105,30 @@ static void record_exec_event(struct call *c, enum event_name name,
 	trace_event_end(&ev);
 }
 
+/*
+ * Warns once per run about a 32-bit x86 program. Its system calls come
+ * with another audit architecture, for which the filter returns ENOSYS,
+ * so it fails early, often with SIGSEGV and no message of its own.
+ */
+static void warn_if_32_bit(const char *abspath)
+{
+	static bool warned;
+	unsigned char ident[EI_NIDENT];
+	int fd;
+
+	if (warned)
+		return;
+	fd = open(abspath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (read(fd, ident, sizeof(ident)) == (ssize_t)sizeof(ident) &&
+	    memcmp(ident, ELFMAG, SELFMAG) == 0 && ident[EI_CLASS] == ELFCLASS32) {
+		control_send_warning("%s is a 32-bit program, which cannot run under uwrx: its system calls fail with ENOSYS", abspath);
+		warned = true;
+	}
+	close(fd);
+}
+
 static void begin_new_program(struct call *c, const char *abspath, char **argv)
 {
 	struct process *p = c->proc;
@@ -156,6 +181,8 @@ static void handle_exec(struct call *c, bool at)
 	if (overlay.enabled && r.vpath[0])
 		new_path = layered_exec_path(&r, path, host, sizeof(host), &err);
 
+	if (err == 0)
+		warn_if_32_bit(r.abspath);
 	record_exec_event(c, at ? EV_EXECVEAT : EV_EXECVE, path, r.abspath,
 			  argv, err);
 	control_send_exec(c->proc->tgid, c->tid, c->proc->last_ts, argv,

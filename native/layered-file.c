@@ -703,11 +703,16 @@ int64_t layered_open_at_host(struct call *c, const struct resolved *r)
 int64_t layered_getcwd(struct call *c)
 {
 	char link[64], host[PATH_MAX], merged[PATH_MAX];
+	struct stat st;
 	uint64_t buf = c->req->data.args[0], size = c->req->data.args[1];
 	size_t len;
 	ssize_t n;
 
 	snprintf(link, sizeof(link), "/proc/%d/cwd", (int)c->tid);
+	/* The kernel's getcwd fails for a removed directory, where the
+	 * link reads "PATH (deleted)"; st_nlink is 0 only then. */
+	if (stat(link, &st) == 0 && st.st_nlink == 0)
+		return -ENOENT;
 	n = readlink(link, host, sizeof(host) - 1);
 	if (n < 0)
 		return INT64_MIN;

@@ -327,6 +327,9 @@ static void proc_unlink(struct process *p)
  * buffer, closes its resources and tells the host. */
 void proc_finish(struct process *p, bool has_code, int code, int signal)
 {
+	/* The records of the shim come before the exit, also when a signal
+	 * ended the process without a last notified call. */
+	shim_release(p);
 	proc_record_exit(p, has_code, code, signal);
 	trace_flush(p);
 	control_send_process_exited(p->tgid, p->last_ts, p->has_exit_code,

@@ -11,14 +11,17 @@
  * the real files but cannot change them.
  *
  * The shim records each call it answered (fstat, which the core does not
- * record either, aside) in a ring in its own memory. On
- * the first use it registers the ring with a notified readlinkat on a
- * dirfd that no kernel accepts; the core then fills in the layer facts
- * and, before it handles any later call of that process (and at its exec
- * and exit), copies the new records into the process's trace buffer with
- * process_vm_readv. When the ring is full the shim asks the core to drain
- * it with the same call. Records therefore reach the trace in the order
- * in which the process made them, before the calls that follow them.
+ * record either, aside) in a ring that the core gives it: on the first
+ * use it sends a notified readlinkat on a dirfd that no kernel accepts,
+ * and the core answers with the fd of a memfd that the core has mapped
+ * and filled with the layer facts. The shim maps it and closes the fd.
+ * Before the core handles any later call of that process, and when the
+ * process ends, the core copies the new records into the process's trace
+ * buffer. Because the core keeps its own mapping, a process that a
+ * signal kills keeps its records. When the ring is full the shim asks
+ * the core to drain it with the same call. Records therefore reach the
+ * trace in the order in which the process made them, before the calls
+ * that follow them.
  *
  * The layout is little-endian x86_64 only: the shim is not built for
  * other machines, and there every call takes the notified path.
@@ -28,13 +31,13 @@
 
 #include <stdint.h>
 
-/* readlinkat(SHIM_DIRFD, ring, NULL, request): the kernel returns EBADF
+/* readlinkat(SHIM_DIRFD, NULL, NULL, request): the kernel returns EBADF
  * for this dirfd, so a shim that runs outside uwrx turns itself off. */
 #define SHIM_DIRFD (-0x7577)
 #define SHIM_REQUEST_REGISTER 1
 #define SHIM_REQUEST_DRAIN 2
 
-#define SHIM_ABI_MAGIC 0x31766d6968737775ull /* "uwxshimv1" */
+#define SHIM_ABI_MAGIC 0x31766d6968737775ull /* "uwshimv1" in memory */
 
 /* The trampoline: the page, and the address of the instruction after its
  * syscall, which is what seccomp reports as the instruction pointer. */
@@ -66,9 +69,12 @@ struct shim_slot {
 	uint64_t ts; /* CLOCK_BOOTTIME, ns */
 	int32_t op;
 	int32_t result; /* length of the target, or -errno */
-	uint32_t path_len;
-	int32_t flags; /* open and stat flags, access mode */
-	char data[SHIM_SLOT_DATA]; /* the path and a NUL */
+	uint32_t path_len;    /* the path as the program passed it */
+	uint32_t abspath_len; /* the path the shim resolved it to */
+	int32_t flags;        /* open and stat flags, access mode */
+	uint32_t reserved;
+	/* path, NUL, abspath, NUL */
+	char data[SHIM_SLOT_DATA];
 };
 
 enum shim_state {
@@ -79,7 +85,6 @@ enum shim_state {
 /* The fields of the ring after its magic; the core writes them all at
  * registration, and head and tail move afterwards. */
 struct shim_facts {
-	uint64_t cookie; /* chosen by the core */
 	uint32_t head;   /* next record, advanced by the shim */
 	uint32_t tail;   /* first record not yet read, advanced by the core */
 	uint32_t state;  /* enum shim_state */
@@ -95,7 +100,7 @@ struct shim_facts {
 };
 
 struct shim_ring {
-	uint64_t magic; /* SHIM_ABI_MAGIC, written by the shim */
+	uint64_t magic; /* SHIM_ABI_MAGIC, written by the core */
 	struct shim_facts facts;
 	struct shim_slot slots[SHIM_SLOTS];
 };

@@ -5,6 +5,8 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -12,7 +14,8 @@
 #include <string.h>
 #include <linux/seccomp.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 
 #include "core.h"
 #include "determinism.h"
@@ -23,15 +26,6 @@ const char *shim_library;
 
 #if defined(__x86_64__)
 
-/* The fields that a drain reads first. */
-struct shim_header {
-	uint64_t magic;
-	uint64_t cookie;
-	uint32_t head;
-	uint32_t tail;
-};
-
-static uint64_t next_cookie = 0x75777278;
 static bool names_ready;
 static bool names_fit;
 static char parent_names[SHIM_LAYER_NAMES];
@@ -83,70 +77,12 @@ static void collect_parent_names(void)
 	}
 }
 
-static void register_ring(struct call *c, uint64_t ring)
-{
-	struct shim_facts facts;
-	size_t upper_len = overlay.enabled ? strlen(overlay.upper) : 0;
-
-	if (!names_ready)
-		collect_parent_names();
-	memset(&facts, 0, sizeof(facts));
-	facts.cookie = next_cookie++;
-	facts.state = names_fit && upper_len < sizeof(facts.upper) ? SHIM_ACTIVE
-								     : SHIM_OFF;
-	if (facts.state == SHIM_ACTIVE && upper_len) {
-		memcpy(facts.upper, overlay.upper, upper_len);
-		facts.upper_len = (uint32_t)upper_len;
-	}
-	memcpy(facts.parent_names, parent_names, sizeof(facts.parent_names));
-	facts.clamp_times = determinism.enabled;
-	facts.t0_ns = det_base_time_ns();
-	if (tracee_write(c->tid, ring + offsetof(struct shim_ring, facts),
-			 &facts, sizeof(facts)) != (ssize_t)sizeof(facts)) {
-		call_return(c, -EFAULT);
-		return;
-	}
-	if (facts.state == SHIM_ACTIVE) {
-		c->proc->shim_ring = ring;
-		c->proc->shim_cookie = facts.cookie;
-	}
-	log_debug("process %d registered its shim ring at %#llx%s",
-		  (int)c->proc->tgid, (unsigned long long)ring,
-		  facts.state == SHIM_ACTIVE ? "" : " (fast path off)");
-	call_return(c, 0);
-}
-
-/*
- * Answers the shim's readlinkat(SHIM_DIRFD, ring, NULL, request). Returns
- * false for any other call.
- */
-bool shim_handle_request(struct call *c)
-{
-	const __u64 *args = c->req->data.args;
-	uint64_t ring = args[1];
-
-	if (c->req->data.nr != __NR_readlinkat || (int)args[0] != SHIM_DIRFD ||
-	    args[2] != 0)
-		return false;
-	if (!shim_library) {
-		/* The kernel's own answer, EBADF, turns the shim off. */
-		call_continue(c);
-		return true;
-	}
-	if (args[3] == SHIM_REQUEST_REGISTER)
-		register_ring(c, ring);
-	else if (args[3] == SHIM_REQUEST_DRAIN && ring == c->proc->shim_ring)
-		call_return(c, 0); /* shim_drain ran before this call */
-	else
-		call_return(c, -EINVAL);
-	return true;
-}
-
 static void record_slot(struct process *p, const struct shim_slot *slot)
 {
 	struct thread *thread = NULL;
 	/* Usually the process whose memory held the record; a vfork child
-	 * writes into its parent's ring. No other process may be named. */
+	 * or a child cloned without fork() writes into its parent's ring.
+	 * No other process may be named. */
 	struct process *owner = proc_lookup_or_add(slot->tid, &thread);
 	struct event ev;
 	enum event_name name;
@@ -158,13 +94,15 @@ static void record_slot(struct process *p, const struct shim_slot *slot)
 	case SHIM_OP_ACCESS: name = EV_ACCESS; break;
 	default: return;
 	}
-	if (!owner || !thread || slot->path_len >= SHIM_SLOT_DATA ||
+	if (!owner || !thread ||
+	    (size_t)slot->path_len + slot->abspath_len + 2 > SHIM_SLOT_DATA ||
+	    slot->data[slot->path_len] != '\0' ||
 	    (owner != p && owner->ppid != p->tgid))
 		return;
 	trace_ensure_slice(owner, thread);
 	trace_event_begin_at(&ev, owner, thread, name, CAT_FILE, slot->ts);
 	ann_string(&ev, AN_PATH, slot->data);
-	ann_string(&ev, AN_ABSPATH, slot->data);
+	ann_string(&ev, AN_ABSPATH, slot->data + slot->path_len + 1);
 	if (slot->op == SHIM_OP_OPEN || slot->op == SHIM_OP_STAT)
 		ann_int(&ev, AN_FLAGS, slot->flags);
 	else if (slot->op == SHIM_OP_ACCESS)
@@ -174,67 +112,137 @@ static void record_slot(struct process *p, const struct shim_slot *slot)
 	trace_event_end(&ev);
 }
 
-/*
- * Copies the complete records that the process's shim has added since
- * the last drain into its trace buffer and hands their slots back.
- */
-void shim_drain(struct call *c)
+/* Copies the records that the process's shim added since the last drain
+ * into its trace buffer and hands their slots back. */
+static void drain_ring(struct process *p)
 {
-	/* Static: the core handles one call at a time, and a full ring is
-	 * 64 KiB. */
-	static struct shim_slot slots[SHIM_SLOTS];
-	struct process *p = c->proc;
-	struct shim_header header;
-	struct iovec local[2], remote[2];
-	uint64_t base;
-	uint32_t count, first, index;
-	size_t parts = 0;
+	struct shim_ring *ring = p->shim_ring;
+	uint32_t tail, head, index;
 
+	if (!ring)
+		return;
+	tail = __atomic_load_n(&ring->facts.tail, __ATOMIC_ACQUIRE);
+	head = __atomic_load_n(&ring->facts.head, __ATOMIC_ACQUIRE);
+	/* The program can write anything here; a count past the ring
+	 * means that it did. */
+	if (head - tail > SHIM_SLOTS)
+		return;
+	for (index = tail; index != head; index++) {
+		/* A copy: the program may still write into the slot. */
+		struct shim_slot slot = ring->slots[index % SHIM_SLOTS];
+
+		if (slot.seq != index + 1)
+			break;
+		slot.data[SHIM_SLOT_DATA - 1] = '\0';
+		record_slot(p, &slot);
+	}
+	__atomic_store_n(&ring->facts.tail, index, __ATOMIC_RELEASE);
+}
+
+void shim_release(struct process *p)
+{
 	if (!p->shim_ring)
 		return;
-	if (tracee_read(c->tid, p->shim_ring, &header, sizeof(header)) !=
-		    (ssize_t)sizeof(header) ||
-	    header.magic != SHIM_ABI_MAGIC || header.cookie != p->shim_cookie ||
-	    header.head - header.tail > SHIM_SLOTS) {
-		/* A new program image, or a ring that no shim keeps. */
-		p->shim_ring = 0;
-		return;
-	}
-	count = header.head - header.tail;
-	if (count == 0)
-		return;
-	/* The records in order, in at most two pieces where the ring wraps. */
-	base = p->shim_ring + offsetof(struct shim_ring, slots);
-	first = header.tail % SHIM_SLOTS;
-	for (uint32_t done = 0; done < count; parts++) {
-		uint32_t at = (first + done) % SHIM_SLOTS;
-		uint32_t n = count - done < SHIM_SLOTS - at ? count - done : SHIM_SLOTS - at;
-
-		local[parts] = (struct iovec){ &slots[done], n * sizeof(slots[0]) };
-		remote[parts] = (struct iovec){ (void *)(uintptr_t)(base + at * sizeof(slots[0])),
-						n * sizeof(slots[0]) };
-		done += n;
-	}
-	if (process_vm_readv(c->tid, local, parts, remote, parts, 0) !=
-	    (ssize_t)(count * sizeof(slots[0])))
-		return;
-	for (index = 0; index < count; index++) {
-		struct shim_slot *slot = &slots[index];
-
-		if (slot->seq != header.tail + index + 1)
-			break;
-		slot->data[SHIM_SLOT_DATA - 1] = '\0';
-		record_slot(p, slot);
-	}
-	index += header.tail;
-	if (index != header.tail)
-		tracee_write(c->tid, p->shim_ring + offsetof(struct shim_ring, facts.tail),
-			     &index, sizeof(index));
+	drain_ring(p);
+	munmap(p->shim_ring, sizeof(struct shim_ring));
+	p->shim_ring = NULL;
 }
 
 /*
- * Returns the environment of the command with the shim in LD_PRELOAD,
- * ahead of what the user preloads, so that its realpath comes first.
+ * Gives the calling process a ring: a memfd that the core maps and puts
+ * into the process with SECCOMP_IOCTL_NOTIF_ADDFD. The answer to the
+ * call is the fd number, which the shim maps and closes. The core keeps
+ * its own mapping, so it reads the records of a process that a signal
+ * killed, and the program's fd table is left as it was.
+ */
+static void register_ring(struct call *c)
+{
+	struct seccomp_notif_addfd addfd = { 0 };
+	struct shim_ring *ring;
+	size_t upper_len = overlay.enabled ? strlen(overlay.upper) : 0;
+	int fd, tracee_fd;
+
+	if (!names_ready)
+		collect_parent_names();
+	if (!names_fit || upper_len >= sizeof(ring->facts.upper)) {
+		call_return(c, -EOPNOTSUPP);
+		return;
+	}
+	fd = memfd_create("uwrx-shim-ring", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, sizeof(*ring)) != 0) {
+		log_debug("no ring for the shim of %d: %s", (int)c->proc->tgid, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		call_return(c, -ENOMEM);
+		return;
+	}
+	ring = mmap(NULL, sizeof(*ring), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (ring == MAP_FAILED) {
+		close(fd);
+		call_return(c, -ENOMEM);
+		return;
+	}
+	ring->magic = SHIM_ABI_MAGIC;
+	ring->facts.state = SHIM_ACTIVE;
+	memcpy(ring->facts.upper, overlay.upper, upper_len);
+	ring->facts.upper_len = (uint32_t)upper_len;
+	memcpy(ring->facts.parent_names, parent_names, sizeof(parent_names));
+	ring->facts.clamp_times = determinism.enabled;
+	ring->facts.t0_ns = det_base_time_ns();
+
+	addfd.id = c->req->id;
+	addfd.srcfd = (uint32_t)fd;
+	addfd.newfd_flags = O_CLOEXEC;
+	tracee_fd = ioctl(c->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
+	close(fd);
+	if (tracee_fd < 0) {
+		munmap(ring, sizeof(*ring));
+		call_return(c, -ENOMEM);
+		return;
+	}
+	/* A new image of the process (after exec) registers again. */
+	shim_release(c->proc);
+	c->proc->shim_ring = ring;
+	log_debug("process %d has a shim ring as its fd %d", (int)c->proc->tgid, tracee_fd);
+	call_return(c, tracee_fd);
+}
+
+/*
+ * Answers the shim's readlinkat(SHIM_DIRFD, NULL, NULL, request). Returns
+ * false for any other call.
+ */
+bool shim_handle_request(struct call *c)
+{
+	const __u64 *args = c->req->data.args;
+
+	if (c->req->data.nr != __NR_readlinkat || (int)args[0] != SHIM_DIRFD ||
+	    args[2] != 0)
+		return false;
+	if (!shim_library) {
+		/* The kernel's own answer, EBADF, turns the shim off. */
+		call_continue(c);
+		return true;
+	}
+	if (args[3] == SHIM_REQUEST_REGISTER)
+		register_ring(c);
+	else if (args[3] == SHIM_REQUEST_DRAIN && c->proc->shim_ring)
+		call_return(c, 0); /* shim_drain ran before this call */
+	else
+		call_return(c, -EINVAL);
+	return true;
+}
+
+/* Records before the process's current call; see shim-abi.h. */
+void shim_drain(struct call *c)
+{
+	drain_ring(c->proc);
+}
+
+/*
+ * Returns the environment of the command with the shim at the end of
+ * LD_PRELOAD, after what the user preloads: a library of theirs that
+ * wraps stat() or realpath() then sees every call, and its own calls of
+ * the next definition reach the shim.
  */
 char **shim_environment(char **envp)
 {
@@ -249,12 +257,12 @@ char **shim_environment(char **envp)
 	out = xmalloc((count + 2) * sizeof(*out));
 	for (size_t i = 0; i < count; i++) {
 		if (strncmp(source[i], "LD_PRELOAD=", 11) == 0 && !merged) {
-			const char *rest = source[i] + 11;
-			size_t size = strlen(shim_library) + strlen(rest) + 13;
+			const char *user = source[i] + 11;
+			size_t size = strlen(user) + strlen(shim_library) + 13;
 
 			out[i] = xmalloc(size);
-			snprintf(out[i], size, "LD_PRELOAD=%s%s%s", shim_library,
-				 *rest ? ":" : "", rest);
+			snprintf(out[i], size, "LD_PRELOAD=%s%s%s", user,
+				 *user ? ":" : "", shim_library);
 			merged = true;
 		} else {
 			out[i] = source[i];
@@ -283,6 +291,11 @@ bool shim_handle_request(struct call *c)
 void shim_drain(struct call *c)
 {
 	(void)c;
+}
+
+void shim_release(struct process *p)
+{
+	(void)p;
 }
 
 char **shim_environment(char **envp)

@@ -41,7 +41,9 @@
  * realpath. */
 #define MAX_LINKS 40
 
-static struct shim_ring ring __attribute__((aligned(64)));
+/* The ring that the core gave this process image (a shared mapping),
+ * NULL before registration. */
+static struct shim_ring *ring;
 
 enum { UNKNOWN, ACTIVE, OFF };
 static int state = UNKNOWN;
@@ -119,34 +121,53 @@ static bool map_trampoline(void)
 	return true;
 }
 
-/* Registers the ring with the core, once per process image and fork. */
+/*
+ * Registers with the core, once per process image and fork: the answer
+ * is an fd of the ring, which the shim maps and closes again.
+ */
 static bool shim_active(void)
 {
 	int current = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
-	long rc;
+	long fd = -1;
+	void *map = MAP_FAILED;
 
 	if (current != UNKNOWN)
 		return current == ACTIVE;
 	if (!enter())
 		return false;
 	if (state == UNKNOWN) {
-		memset(&ring, 0, offsetof(struct shim_ring, slots));
-		ring.magic = SHIM_ABI_MAGIC;
-		rc = -1;
 		if (map_trampoline())
-			rc = syscall(SYS_readlinkat, SHIM_DIRFD, &ring, NULL,
+			fd = syscall(SYS_readlinkat, SHIM_DIRFD, NULL, NULL,
 				     SHIM_REQUEST_REGISTER);
-		__atomic_store_n(&state,
-				 rc == 0 && ring.facts.state == SHIM_ACTIVE ? ACTIVE : OFF,
-				 __ATOMIC_RELEASE);
+		if (fd >= 0) {
+			map = mmap(NULL, sizeof(struct shim_ring),
+				   PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd, 0);
+			close((int)fd);
+		}
+		if (map != MAP_FAILED &&
+		    ((struct shim_ring *)map)->magic == SHIM_ABI_MAGIC &&
+		    ((struct shim_ring *)map)->facts.state == SHIM_ACTIVE) {
+			ring = map;
+			__atomic_store_n(&state, ACTIVE, __ATOMIC_RELEASE);
+		} else {
+			if (map != MAP_FAILED)
+				munmap(map, sizeof(struct shim_ring));
+			__atomic_store_n(&state, OFF, __ATOMIC_RELEASE);
+		}
 	}
 	leave();
 	return state == ACTIVE;
 }
 
-/* A forked child has a copy of the ring that the core does not know. */
+/* A forked child has its parent's ring, which the core reads as the
+ * parent's. */
 static void after_fork_in_child(void)
 {
+	/* The mapping is shared with the parent: the child must not write
+	 * into it, and gets its own ring when it first needs one. */
+	if (ring)
+		munmap(ring, sizeof(struct shim_ring));
+	ring = NULL;
 	cached_tid = 0;
 	state = UNKNOWN;
 	lock = 0;
@@ -159,8 +180,8 @@ __attribute__((constructor)) static void shim_init(void)
 
 static bool parent_layer_holds(const char *name, size_t len)
 {
-	const char *p = ring.facts.parent_names;
-	const char *end = ring.facts.parent_names + sizeof(ring.facts.parent_names);
+	const char *p = ring->facts.parent_names;
+	const char *end = ring->facts.parent_names + sizeof(ring->facts.parent_names);
 
 	while (p < end && *p) {
 		size_t n = strnlen(p, (size_t)(end - p));
@@ -180,7 +201,7 @@ static bool parent_layer_holds(const char *name, size_t len)
  */
 static bool base_answers_for(const char *name, size_t len)
 {
-	char host[sizeof(ring.facts.upper) + NAME_MAX + 2];
+	char host[sizeof(ring->facts.upper) + NAME_MAX + 2];
 	struct stat st;
 	long rc;
 
@@ -189,14 +210,14 @@ static bool base_answers_for(const char *name, size_t len)
 		return false;
 	if (len > NAME_MAX || parent_layer_holds(name, len))
 		return false;
-	if (ring.facts.upper_len == 0)
+	if (ring->facts.upper_len == 0)
 		return true;
-	if (ring.facts.upper_len >= sizeof(ring.facts.upper))
+	if (ring->facts.upper_len >= sizeof(ring->facts.upper))
 		return false;
-	memcpy(host, ring.facts.upper, ring.facts.upper_len);
-	host[ring.facts.upper_len] = '/';
-	memcpy(host + ring.facts.upper_len + 1, name, len);
-	host[ring.facts.upper_len + 1 + len] = '\0';
+	memcpy(host, ring->facts.upper, ring->facts.upper_len);
+	host[ring->facts.upper_len] = '/';
+	memcpy(host + ring->facts.upper_len + 1, name, len);
+	host[ring->facts.upper_len + 1 + len] = '\0';
 	rc = fast_call(SYS_newfstatat, AT_FDCWD, (long)host, (long)&st,
 		       AT_SYMLINK_NOFOLLOW);
 	return rc == -ENOENT;
@@ -212,9 +233,10 @@ static int32_t current_tid(void)
 /* Appends the record of a call; the ring has room (checked under the
  * lock that the caller holds). */
 static void record_call(enum shim_op op, const char *path, size_t path_len,
-			int flags, long result)
+			const char *abspath, size_t abspath_len, int flags,
+			long result)
 {
-	struct shim_slot *slot = &ring.slots[ring.facts.head % SHIM_SLOTS];
+	struct shim_slot *slot = &ring->slots[ring->facts.head % SHIM_SLOTS];
 	struct timespec ts;
 
 	clock_gettime(CLOCK_BOOTTIME, &ts);
@@ -223,27 +245,30 @@ static void record_call(enum shim_op op, const char *path, size_t path_len,
 	slot->op = op;
 	slot->result = (int32_t)result;
 	slot->path_len = (uint32_t)path_len;
+	slot->abspath_len = (uint32_t)abspath_len;
 	slot->flags = flags;
 	memcpy(slot->data, path, path_len);
 	slot->data[path_len] = '\0';
-	__atomic_store_n(&slot->seq, ring.facts.head + 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&ring.facts.head, ring.facts.head + 1, __ATOMIC_RELEASE);
+	memcpy(slot->data + path_len + 1, abspath, abspath_len);
+	slot->data[path_len + 1 + abspath_len] = '\0';
+	__atomic_store_n(&slot->seq, ring->facts.head + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&ring->facts.head, ring->facts.head + 1, __ATOMIC_RELEASE);
 }
 
 /* Makes room in the ring; false when the core did not drain it. */
 static bool ring_has_room(void)
 {
-	uint32_t tail = __atomic_load_n(&ring.facts.tail, __ATOMIC_ACQUIRE);
+	uint32_t tail = __atomic_load_n(&ring->facts.tail, __ATOMIC_ACQUIRE);
 
-	if (ring.facts.head - tail < SHIM_SLOTS)
+	if (ring->facts.head - tail < SHIM_SLOTS)
 		return true;
-	if (syscall(SYS_readlinkat, SHIM_DIRFD, &ring, NULL, SHIM_REQUEST_DRAIN) != 0) {
+	if (syscall(SYS_readlinkat, SHIM_DIRFD, NULL, NULL, SHIM_REQUEST_DRAIN) != 0) {
 		/* The core no longer reads this ring: stop filling it. */
 		__atomic_store_n(&state, OFF, __ATOMIC_RELEASE);
 		return false;
 	}
-	tail = __atomic_load_n(&ring.facts.tail, __ATOMIC_ACQUIRE);
-	return ring.facts.head - tail < SHIM_SLOTS;
+	tail = __atomic_load_n(&ring->facts.tail, __ATOMIC_ACQUIRE);
+	return ring->facts.head - tail < SHIM_SLOTS;
 }
 
 /*
@@ -256,11 +281,12 @@ static long read_link(const char *path, bool fast, char *target, size_t size)
 	size_t path_len = strlen(path);
 	long rc;
 
-	if (fast && path_len < SHIM_SLOT_DATA && enter()) {
+	if (fast && 2 * path_len + 2 <= SHIM_SLOT_DATA && enter()) {
 		if (ring_has_room()) {
 			rc = fast_call(SYS_readlinkat, AT_FDCWD, (long)path,
 				       (long)target, (long)size);
-			record_call(SHIM_OP_READLINK, path, path_len, 0, rc);
+			record_call(SHIM_OP_READLINK, path, path_len, path,
+				    path_len, 0, rc);
 			leave();
 			return rc;
 		}
@@ -271,7 +297,7 @@ static long read_link(const char *path, bool fast, char *target, size_t size)
 }
 
 /* Base directories whose every component is known to be no symlink. */
-#define VERIFIED_DIRS 16
+#define VERIFIED_DIRS 64
 #define VERIFIED_DIR_MAX 256
 static char verified_dirs[VERIFIED_DIRS][VERIFIED_DIR_MAX];
 static unsigned verified_next;
@@ -292,65 +318,127 @@ static bool dir_verified(const char *dir, size_t len)
  */
 static void remember_dir(const char *dir, size_t len)
 {
-	if (ring.facts.upper_len == 0 || len >= VERIFIED_DIR_MAX || len == 0)
+	if (ring->facts.upper_len == 0 || len >= VERIFIED_DIR_MAX || len == 0)
 		return;
 	memcpy(verified_dirs[verified_next % VERIFIED_DIRS], dir, len);
 	verified_dirs[verified_next % VERIFIED_DIRS][len] = '\0';
 	verified_next++;
 }
 
-/* Tells whether an absolute PATH has no "." or ".." component. */
-static bool plain_path(const char *path)
+/* Returns the next name of a path at *REST and moves *REST past it, or
+ * NULL at the end. */
+static const char *next_name(const char **rest, size_t *len)
 {
-	for (const char *p = path; *p; p++) {
-		if (p[0] != '/' || p[1] != '.')
-			continue;
-		if (p[2] == '/' || p[2] == '\0' ||
-		    (p[2] == '.' && (p[3] == '/' || p[3] == '\0')))
-			return false;
-	}
-	return true;
+	const char *name;
+
+	while (**rest == '/')
+		(*rest)++;
+	if (**rest == '\0')
+		return NULL;
+	name = *rest;
+	while (**rest && **rest != '/')
+		(*rest)++;
+	*len = (size_t)(*rest - name);
+	return name;
 }
 
 /*
- * Tells whether the kernel, opening the absolute plain PATH, follows no
- * symlink: each component up to the first that does not exist is no
- * symlink. Then the kernel's walk stays below the top-level directory
- * that the caller checked, and its answer is the merged view's. Called
- * under the lock.
+ * Looks at the name OUT (LEN bytes, absolute) with a readlink through the
+ * trampoline; with DIRECTORY, at OUT followed by a slash, so that only a
+ * directory passes. Returns -EINVAL for an existing name that is no
+ * symlink (a directory, with DIRECTORY), else what readlink returned.
  */
-static bool walk_follows_no_link(const char *path, size_t len)
+static long look_at(char *out, size_t len, bool directory)
 {
-	char prefix[SHIM_SLOT_DATA];
 	char target[8];
-	size_t dir_len = len;
-	size_t at = 1;
+	long rc;
 
-	while (dir_len > 0 && path[dir_len - 1] != '/')
-		dir_len--;
-	if (dir_len > 1)
-		dir_len--; /* without the slash before the last name */
-	if (dir_len > 1 && dir_verified(path, dir_len))
-		at = dir_len + 1;
-	memcpy(prefix, path, len + 1);
-	while (at <= len) {
+	if (directory) {
+		out[len] = '/';
+		out[len + 1] = '\0';
+	}
+	rc = fast_call(SYS_readlinkat, AT_FDCWD, (long)out, (long)target,
+		       sizeof(target));
+	out[len] = '\0';
+	return rc;
+}
+
+/*
+ * Walks the absolute PATH as the kernel would and writes the path it
+ * reaches into OUT (SHIM_SLOT_DATA bytes), without "." or "..". Returns
+ * its length, or 0 when the notified path must decide: a symlink on the
+ * way, a top-level directory that a layer above the base touches, or a
+ * path too long for a record. Each name before the last exists and is
+ * no symlink, so the kernel's walk of OUT stays where the merged view's
+ * would go and gives the same answer. When a name before the last is
+ * missing (or no directory), the kernel's walk fails there: *ERROR is
+ * then ENOENT or ENOTDIR as a negative number, OUT the rest of PATH
+ * joined lexically, and the call needs no syscall. Called under the lock.
+ */
+static size_t resolve_walk(const char *path, char *out, long *error)
+{
+	size_t len = 0, parent_len;
+	const char *rest = path;
+
+	*error = 0;
+	out[0] = '\0';
+	for (;;) {
+		size_t name_len;
+		const char *name = next_name(&rest, &name_len);
 		long rc;
 
-		while (at < len && path[at] != '/')
-			at++;
-		prefix[at] = '\0';
-		rc = fast_call(SYS_readlinkat, AT_FDCWD, (long)prefix,
-			       (long)target, sizeof(target));
-		prefix[at] = path[at];
+		if (!name)
+			break;
+		if (name[0] == '.' && (name_len == 1 || (name_len == 2 && name[1] == '.'))) {
+			/* "x/." and "x/.." need x to be a directory. */
+			if (!*error && len > 0 && !dir_verified(out, len) &&
+			    look_at(out, len, true) != -EINVAL)
+				return 0;
+			if (name_len == 2)
+				while (len > 0 && out[--len] != '/')
+					;
+			out[len] = '\0';
+			continue;
+		}
+		if (len + 1 + name_len + 2 > SHIM_SLOT_DATA / 2)
+			return 0;
+		if (!*error && len == 0 && !base_answers_for(name, name_len))
+			return 0;
+		parent_len = len;
+		out[len++] = '/';
+		memcpy(out + len, name, name_len);
+		len += name_len;
+		out[len] = '\0';
+		if (*error || dir_verified(out, len))
+			continue;
+		rc = look_at(out, len, false);
 		if (rc >= 0)
-			return false;
-		if (rc != -EINVAL)
-			return true; /* the kernel's walk ends here too */
-		if (at == dir_len && !dir_verified(path, dir_len))
-			remember_dir(path, dir_len);
-		at++;
+			return 0; /* a symlink */
+		/* A name looked up in it makes the parent a directory. */
+		if ((rc == -EINVAL || rc == -ENOENT) && parent_len > 0 &&
+		    !dir_verified(out, parent_len))
+			remember_dir(out, parent_len);
+		if (rc == -ENOENT || rc == -ENOTDIR) {
+			/* A missing last name is the call's own answer. */
+			if (strspn(rest, "/") != strlen(rest))
+				*error = rc;
+		} else if (rc != -EINVAL) {
+			return 0;
+		}
 	}
-	return true;
+	/* A trailing slash asks the kernel for a directory: the call keeps
+	 * it, and the record drops it (record_len), as the core does. */
+	if (len == 0 || rest[-1] == '/') {
+		out[len++] = '/';
+		out[len] = '\0';
+	}
+	return len;
+}
+
+/* The length of ABSPATH in a record: without a trailing slash. */
+static size_t record_len(const char *abspath, size_t len)
+{
+	return len > 1 && abspath[len - 1] == '/' ? len - 1 : len;
 }
 
 /* Files that the fast path opened: fstat of such an fd needs no core. */
@@ -364,8 +452,8 @@ static struct known_fd {
  * T0, so that every file this run writes is newer. */
 static void clamp_time(struct timespec *ts)
 {
-	int64_t sec = ring.facts.t0_ns / 1000000000;
-	long nsec = (long)(ring.facts.t0_ns % 1000000000);
+	int64_t sec = ring->facts.t0_ns / 1000000000;
+	long nsec = (long)(ring->facts.t0_ns % 1000000000);
 
 	if (ts->tv_sec > sec || (ts->tv_sec == sec && ts->tv_nsec > nsec)) {
 		ts->tv_sec = sec;
@@ -375,7 +463,7 @@ static void clamp_time(struct timespec *ts)
 
 static void clamp_times(struct stat *st)
 {
-	if (!ring.facts.clamp_times)
+	if (!ring->facts.clamp_times)
 		return;
 	clamp_time(&st->st_atim);
 	clamp_time(&st->st_mtim);
@@ -397,24 +485,18 @@ static void remember_fd(long fd)
 }
 
 /*
- * Checks an absolute PATH for the fast path: plain, short enough for a
- * record, under a top-level directory that the base answers for, and
- * the ring is active. Returns its length, or 0.
+ * Checks that PATH may take the fast path at all: absolute, short enough
+ * for a record, and the ring active. Returns its length, or 0.
  */
 static size_t fast_candidate(const char *path)
 {
 	size_t len;
-	size_t first_len;
 
 	/* A NULL path goes to the kernel, which returns EFAULT. */
-	if (!path)
+	if (!path || path[0] != '/')
 		return 0;
 	len = strlen(path);
-	if (path[0] != '/' || len >= SHIM_SLOT_DATA || !plain_path(path))
-		return 0;
-	first_len = strcspn(path + 1, "/");
-	if (first_len == 0 || !shim_active() ||
-	    !base_answers_for(path + 1, first_len))
+	if (len + 2 > SHIM_SLOT_DATA / 2 || !shim_active())
 		return 0;
 	return len;
 }
@@ -422,14 +504,19 @@ static size_t fast_candidate(const char *path)
 static int fast_open(const char *path, int flags, bool *done)
 {
 	size_t len = fast_candidate(path);
+	char abspath[SHIM_SLOT_DATA];
+	size_t abspath_len;
 	long fd = -1;
 
 	*done = false;
 	if (!len || !enter())
 		return -1;
-	if (ring_has_room() && walk_follows_no_link(path, len)) {
-		fd = fast_call(SYS_openat, AT_FDCWD, (long)path, flags, 0);
-		record_call(SHIM_OP_OPEN, path, len, flags, fd);
+	if (ring_has_room() &&
+	    (abspath_len = resolve_walk(path, abspath, &fd)) != 0) {
+		if (fd == 0)
+			fd = fast_call(SYS_openat, AT_FDCWD, (long)abspath, flags, 0);
+		record_call(SHIM_OP_OPEN, path, len, abspath,
+			    record_len(abspath, abspath_len), flags, fd);
 		remember_fd(fd);
 		*done = true;
 	}
@@ -499,15 +586,20 @@ static int fast_stat(const char *path, struct stat *st, int at_flags,
 		     bool *done)
 {
 	size_t len = fast_candidate(path);
+	char abspath[SHIM_SLOT_DATA];
+	size_t abspath_len;
 	long rc = 0;
 
 	*done = false;
 	if (!len || !enter())
 		return 0;
-	if (ring_has_room() && walk_follows_no_link(path, len)) {
-		rc = fast_call(SYS_newfstatat, AT_FDCWD, (long)path, (long)st,
-			       at_flags);
-		record_call(SHIM_OP_STAT, path, len, at_flags, rc);
+	if (ring_has_room() &&
+	    (abspath_len = resolve_walk(path, abspath, &rc)) != 0) {
+		if (rc == 0)
+			rc = fast_call(SYS_newfstatat, AT_FDCWD, (long)abspath,
+				       (long)st, at_flags);
+		record_call(SHIM_OP_STAT, path, len, abspath,
+			    record_len(abspath, abspath_len), at_flags, rc);
 		*done = true;
 	}
 	leave();
@@ -619,13 +711,19 @@ EXPORT int fstat64(int fd, struct stat64 *st)
 EXPORT int access(const char *path, int mode)
 {
 	size_t len = fast_candidate(path);
+	char abspath[SHIM_SLOT_DATA];
+	size_t abspath_len;
 	bool done = false;
 	long rc = 0;
 
 	if (len && enter()) {
-		if (ring_has_room() && walk_follows_no_link(path, len)) {
-			rc = fast_call(SYS_faccessat, AT_FDCWD, (long)path, mode, 0);
-			record_call(SHIM_OP_ACCESS, path, len, mode, rc);
+		if (ring_has_room() &&
+		    (abspath_len = resolve_walk(path, abspath, &rc)) != 0) {
+			if (rc == 0)
+				rc = fast_call(SYS_faccessat, AT_FDCWD,
+					       (long)abspath, mode, 0);
+			record_call(SHIM_OP_ACCESS, path, len, abspath,
+				    record_len(abspath, abspath_len), mode, rc);
 			done = true;
 		}
 		leave();
@@ -660,13 +758,19 @@ static bool rest_needs_directory(const char *rest)
 	return false;
 }
 
+/* Checks that PATH is a directory the way glibc's realpath does: an
+ * existence check of PATH with a slash appended, through the core. */
 static int check_directory(const char *path)
 {
-	struct stat st;
+	char with_slash[PATH_MAX + 1];
+	size_t len = strlen(path);
 
-	if (syscall(SYS_newfstatat, AT_FDCWD, path, &st, 0) != 0)
+	memcpy(with_slash, path, len);
+	with_slash[len] = '/';
+	with_slash[len + 1] = '\0';
+	if (syscall(SYS_faccessat2, AT_FDCWD, with_slash, F_OK, AT_EACCESS) != 0)
 		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	return 0;
 }
 
 /* Removes the last component of the absolute path OUT of length *LEN. */
@@ -686,7 +790,9 @@ static void drop_component(char *out, size_t *len)
  */
 static int resolve(const char *path, char *out)
 {
-	char pending[PATH_MAX * 2];
+	/* The input may be longer than PATH_MAX ("./" repeated), as long as
+	 * what it resolves to is not; each symlink adds its target. */
+	char *pending = strdup(path);
 	char target[PATH_MAX];
 	const char *rest;
 	size_t len;
@@ -695,39 +801,36 @@ static int resolve(const char *path, char *out)
 	/* The top-level name that `fast` was computed for ("" for none). */
 	char top[NAME_MAX + 1] = "";
 	bool fast = false;
+	int rc = 0;
 
-	if (strlen(path) >= sizeof(pending) / 2)
-		return -ENAMETOOLONG;
-	strcpy(pending, path);
+	if (!pending)
+		return -ENOMEM;
 	if (path[0] == '/') {
 		strcpy(out, "/");
 	} else if (syscall(SYS_getcwd, out, PATH_MAX) < 0) {
 		out[0] = '\0';
-		return -errno;
+		rc = -errno;
+		goto done;
 	}
 	len = strlen(out);
 	rest = pending;
 	for (;;) {
-		const char *name;
 		size_t name_len;
+		const char *name = next_name(&rest, &name_len);
 		long n;
 
-		while (*rest == '/')
-			rest++;
-		if (*rest == '\0')
+		if (!name)
 			break;
-		name = rest;
-		while (*rest && *rest != '/')
-			rest++;
-		name_len = (size_t)(rest - name);
 		if (name_len == 1 && name[0] == '.')
 			continue;
 		if (name_len == 2 && name[0] == '.' && name[1] == '.') {
 			drop_component(out, &len);
 			continue;
 		}
-		if (len + 1 + name_len >= PATH_MAX)
-			return -ENAMETOOLONG;
+		if (len + 1 + name_len >= PATH_MAX) {
+			rc = -ENAMETOOLONG;
+			goto done;
+		}
 		if (len > 1)
 			out[len++] = '/';
 		memcpy(out + len, name, name_len);
@@ -753,15 +856,21 @@ static int resolve(const char *path, char *out)
 		n = read_link(out, active && fast, target, sizeof(target) - 1);
 		if (n >= 0) {
 			size_t rest_len = strlen(rest);
-			char joined[PATH_MAX * 2];
+			char *joined;
 
-			if (++links > MAX_LINKS)
-				return -ELOOP;
-			if ((size_t)n + rest_len + 1 >= sizeof(joined))
-				return -ENAMETOOLONG;
+			if (++links > MAX_LINKS) {
+				rc = -ELOOP;
+				goto done;
+			}
+			joined = malloc((size_t)n + rest_len + 1);
+			if (!joined) {
+				rc = -ENOMEM;
+				goto done;
+			}
 			memcpy(joined, target, (size_t)n);
 			memcpy(joined + n, rest, rest_len + 1);
-			strcpy(pending, joined);
+			free(pending);
+			pending = joined;
 			rest = pending;
 			if (target[0] == '/') {
 				strcpy(out, "/");
@@ -772,15 +881,17 @@ static int resolve(const char *path, char *out)
 			continue;
 		}
 		if (rest_needs_directory(rest)) {
-			int rc = check_directory(out);
-
+			rc = check_directory(out);
 			if (rc != 0)
-				return rc;
+				goto done;
 		} else if (n != -EINVAL) {
-			return (int)n;
+			rc = (int)n;
+			goto done;
 		}
 	}
-	return 0;
+done:
+	free(pending);
+	return rc;
 }
 
 static char *realpath_into(const char *path, char *resolved)

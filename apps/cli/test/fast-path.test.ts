@@ -71,6 +71,20 @@ describeX64("uwrx run with the fast path", () => {
     expect(fast.headerReads).toBe(1);
   });
 
+  test("replay repeats --no-fast-path, and takes it as an option", () => {
+    const dir = makeTempDir("fast-path-replay");
+    const show = ["sh", "-c", 'printf "[%s]" "$LD_PRELOAD"'];
+    const first = runUwrx(["run", "-q", "--trace-dir", dir, "--step", "env", "--no-fast-path", "--", ...show]);
+    expect(first.stdout).toBe("[]");
+    const status = JSON.parse(readFileSync(join(dir, "env/1/status.json"), "utf8"));
+    expect(status.fastPath).toBe(false);
+    expect(runUwrx(["replay", "-q", join(dir, "env/1")]).stdout).toBe("[]");
+
+    runUwrx(["run", "-q", "--trace-dir", dir, "--step", "env", "--", ...show]);
+    expect(runUwrx(["replay", "-q", join(dir, "env/3")]).stdout).toBe(`[${shimPath}]`);
+    expect(runUwrx(["replay", "-q", "--no-fast-path", join(dir, "env/3")]).stdout).toBe("[]");
+  });
+
   test("the command sees the shim in LD_PRELOAD unless --no-fast-path", () => {
     const dir = makeTempDir("fast-path-env");
     const show = ["sh", "-c", 'printf "%s" "$LD_PRELOAD"'];

@@ -45,12 +45,14 @@ export interface SuperviseOptions {
    */
   layers?: LayerOptions;
   /**
-   * Preloads the shim (`lib/libuwrx-shim.so` of the platform package)
-   * that answers realpath() inside dynamically linked programs, so that
-   * its readlink calls need no round trip through the core. They are
-   * recorded all the same, with `in_process: true`. The command sees
-   * the shim in LD_PRELOAD. Default: true where the platform package
-   * ships the shim (linux-x64); false runs every call through seccomp.
+   * Preloads the shim (`lib/libuwrx-shim.so` of the platform package),
+   * which performs realpath(), read-only open(), stat(), lstat(), fstat()
+   * and access() inside dynamically linked programs where the layers
+   * allow, so that those calls need no round trip through the core. They
+   * are recorded all the same, with `in_process: true`. The command sees
+   * the shim at the end of LD_PRELOAD. Default: true where the platform
+   * package ships the shim (linux-x64); false runs every call through
+   * seccomp.
    */
   fastPath?: boolean;
   /**
@@ -277,7 +279,11 @@ export function startSupervised(options: SuperviseOptions): SupervisedRun {
   if (settings.determinism) args.push(...determinismArgs(settings.determinism));
   if (settings.layers) args.push(...layerArgs(settings.layers));
   const shim = settings.fastPath === false ? undefined : locateShim(corePath);
-  if (shim) args.push("--shim", shim);
+  // The dynamic loader splits LD_PRELOAD at spaces and colons, so such a
+  // path would name files that do not exist, and every program would
+  // print a loader error.
+  const unusableShim = shim !== undefined && /[\s:]/.test(shim);
+  if (shim && !unusableShim) args.push("--shim", shim);
   if (settings.rawCommand) {
     const file = join(settings.bufferDir, "argv.bin");
     writeFileSync(file, joinNulTerminated(settings.rawCommand), {
@@ -299,7 +305,16 @@ export function startSupervised(options: SuperviseOptions): SupervisedRun {
     stdio: [io, io, io, "pipe"],
   });
   child.on("error", () => undefined);
-  return new SupervisedRun(child, settings.bufferDir);
+  const run = new SupervisedRun(child, settings.bufferDir);
+  if (unusableShim) {
+    setImmediate(() =>
+      run.emit(
+        "warning",
+        `the in-process fast path is off: LD_PRELOAD cannot carry the path ${shim}, which contains a space or colon; install uwrx under a path without them`,
+      ),
+    );
+  }
+  return run;
 }
 
 function layerArgs(layers: LayerOptions): string[] {

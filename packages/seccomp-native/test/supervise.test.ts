@@ -1,10 +1,11 @@
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import {
   isSeccompNativeError,
   locateCore,
+  locateShim,
   startSupervised,
   type Exec,
   type ProcessExited,
@@ -20,6 +21,42 @@ describe("startSupervised", () => {
 
   afterEach(() => {
     rmSync(bufferDir, { recursive: true, force: true });
+  });
+
+  const x64 = process.arch === "x64" ? test : test.skip;
+
+  x64("leaves the fast path off when LD_PRELOAD cannot carry its path", async () => {
+    const core = locateCore();
+    const shim = locateShim(core)!;
+    const install = mkdtempSync(join(tmpdir(), "uwrx with space-"));
+    mkdirSync(join(install, "bin"));
+    mkdirSync(join(install, "lib"));
+    copyFileSync(core, join(install, "bin/uwrx-core"));
+    copyFileSync(shim, join(install, "lib/libuwrx-shim.so"));
+    try {
+      const run = startSupervised({
+        command: ["sh", "-c", 'printf "[%s]" "$LD_PRELOAD"'],
+        bufferDir,
+        stdio: "pipe",
+        corePath: join(install, "bin/uwrx-core"),
+        env: { ...process.env, LD_PRELOAD: "" },
+      });
+      const warnings: string[] = [];
+      run.on("warning", (w) => warnings.push(w));
+      let stdout = "";
+      let stderr = "";
+      run.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+      run.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const result = await run.result;
+      expect(result.status).toBe(0);
+      expect(stdout).toBe("[]");
+      expect(stderr).toBe("");
+      expect(warnings).toEqual([
+        expect.stringContaining("the in-process fast path is off: LD_PRELOAD cannot carry the path"),
+      ]);
+    } finally {
+      rmSync(install, { recursive: true, force: true });
+    }
   });
 
   test("reports processes, execs and exits", async () => {

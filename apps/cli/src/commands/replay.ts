@@ -19,6 +19,8 @@ in. The new attempt links the replayed one as 'replay'.
 ATTEMPT is an attempt directory, <trace-dir>/<step>/<n>.
 
 Options:
+  --no-fast-path    run every call through the syscall core (the default
+                    is the choice of the replayed attempt)
   -v, --verbose     log what uwrx and its syscall core do
   -q, --quiet       print nothing of uwrx's own but errors
   -h, --help        show this help
@@ -26,6 +28,7 @@ Options:
 Exit status: the command's status, as for 'uwrx run'.`;
 
 const REPLAY_OPTIONS: readonly OptionSpec[] = [
+  { name: "no-fast-path" },
   { name: "verbose", short: "v" },
   { name: "quiet", short: "q" },
   { name: "help", short: "h" },
@@ -76,8 +79,24 @@ export async function replayCommand(argv: readonly string[]): Promise<number> {
     verbose: hasFlag(parsed, "verbose"),
     determinism: await readDeterminism(attemptDir),
     replayOf: attemptDir,
+    fastPath:
+      !hasFlag(parsed, "no-fast-path") && (await recordedFastPath(attemptDir)),
     ...(await recordedLayers(attemptDir)),
   });
+}
+
+/**
+ * Reads from the attempt's status.json whether it ran with the in-process
+ * fast path. Returns true when the file is missing or does not say, as for
+ * an attempt that did not finish.
+ */
+async function recordedFastPath(dir: string): Promise<boolean> {
+  try {
+    const status = JSON.parse(await readFile(join(dir, "status.json"), "utf8"));
+    return status?.fastPath !== false;
+  } catch {
+    return true;
+  }
 }
 
 async function checkAttempt(dir: string): Promise<void> {

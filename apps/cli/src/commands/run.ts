@@ -330,7 +330,7 @@ async function superviseAttempt(
   stopSignals();
 
   await finishTrace(collector, bufferDir, output, result.status);
-  await writeStatus(attempt, result);
+  await writeStatus(attempt, result, spec.fastPath !== false);
   if (layers && spec.writeThrough && result.complete) {
     const summary = exportAttempt(attempt.dir, "/", true);
     log.info(
@@ -381,7 +381,11 @@ async function finishTrace(
   }
 }
 
-async function writeStatus(attempt: Attempt, result: RunResult): Promise<void> {
+async function writeStatus(
+  attempt: Attempt,
+  result: RunResult,
+  fastPath: boolean,
+): Promise<void> {
   const status = {
     status: result.status,
     exitCode: result.exitCode ?? null,
@@ -390,6 +394,8 @@ async function writeStatus(attempt: Attempt, result: RunResult): Promise<void> {
     complete: result.complete,
     processes: result.processCount,
     notifications: result.notificationCount,
+    // Read by 'uwrx replay', which repeats the choice.
+    fastPath,
   };
   await writeFileAtomic(
     join(attempt.dir, "status.json"),

@@ -161,6 +161,23 @@ describeX64("the in-process fast path", () => {
     expect(stats.filter(pathIs("/nonexistent-uwrx-prereq")).map((e) => e.annotations.get("result"))).toContain(-2n);
   });
 
+  test("records the path as passed and the path it reached", async () => {
+    const result = await run(["stat", "//usr//bin/", "/usr/lib/../bin/env"], withShim());
+    const stats = result.events.filter((e) => e.name === "newfstatat" && inProcess(e));
+    expect(stats.map((e) => [e.annotations.get("path"), e.annotations.get("abspath")])).toEqual([
+      ["//usr//bin/", "/usr/bin"],
+      ["/usr/lib/../bin/env", "/usr/bin/env"],
+    ]);
+  });
+
+  test("resolves inputs longer than PATH_MAX as glibc does", async () => {
+    const long = `/usr/${"./".repeat(2100)}bin`;
+    const args = ["realpath", long, `${long}/`];
+    const result = await run(args, withShim());
+    expect(result.stdout).toBe(bare(args));
+    expect(result.stdout).toContain("-> /usr/bin (ok)");
+  });
+
   test("saves notifications", async () => {
     const args = ["repeat", "200", "/usr/lib"];
     const without = await run(args, []);
@@ -202,6 +219,13 @@ describeX64("the in-process fast path", () => {
     const paths = chained.events.filter(inProcess).map((e) => e.annotations.get("path"));
     expect(paths.filter((p) => p === "/usr/bin")).toHaveLength(2);
     expect(paths.filter((p) => p === "/usr/lib")).toHaveLength(2);
+  });
+
+  test("a process that a signal kills keeps its records", async () => {
+    const result = await runCore([program, "abort", "/usr/bin/env"], { cwd: tree, coreArgs: withShim() });
+    expect(result.status).toBe(134);
+    const stats = result.events.filter((e) => e.name === "newfstatat" && inProcess(e));
+    expect(stats.filter(pathIs("/usr/bin/env"))).toHaveLength(3);
   });
 
   test("threads share the ring without losing records", async () => {
@@ -266,13 +290,30 @@ describeX64("the in-process fast path", () => {
     expect(readFileSync(victim, "utf8")).toBe("keep me\n");
   });
 
-  test("puts itself ahead of the user's LD_PRELOAD", async () => {
-    const env = { ...process.env, LD_PRELOAD: "libm.so.6" };
-    const result = await runCore(["sh", "-c", 'printf "%s\\n" "$LD_PRELOAD"'], {
-      coreArgs: withShim(),
-      env,
-    });
-    expect(result.stdout).toBe(`${shim}:libm.so.6\n`);
+  test("comes after the user's LD_PRELOAD, whose wrappers still see the calls", async () => {
+    // A library of the user's that wraps stat() and counts the calls.
+    const build = makeTempDir("uwrx-fast-path-user-lib-");
+    const source = join(build, "count.c");
+    writeFileSync(
+      source,
+      '#define _GNU_SOURCE\n#include <dlfcn.h>\n#include <stdio.h>\n#include <sys/stat.h>\n' +
+        "int stat(const char *path, struct stat *st) {\n" +
+        '  int (*next)(const char *, struct stat *) = dlsym(RTLD_NEXT, "stat");\n' +
+        '  fprintf(stderr, "wrapped stat %s\\n", path);\n' +
+        "  return next(path, st);\n}\n",
+    );
+    const library = join(build, "libcount.so");
+    execFileSync("gcc", ["-shared", "-fPIC", "-o", library, source, "-ldl"]);
+
+    const env = { ...process.env, LD_PRELOAD: library };
+    const shown = await runCore(["sh", "-c", 'printf "%s\\n" "$LD_PRELOAD"'], { coreArgs: withShim(), env });
+    expect(shown.stdout).toBe(`${library}:${shim}\n`);
+
+    const result = await runCore([program, "stat", "/usr/bin/env"], { cwd: tree, coreArgs: withShim(), env });
+    expect(result.stderr).toBe("wrapped stat /usr/bin/env\n");
+    expect(result.stdout).toMatch(/^stat \/usr\/bin\/env: stat=mode:/);
+    const stats = result.events.filter((e) => e.name === "newfstatat" && inProcess(e));
+    expect(stats.filter(pathIs("/usr/bin/env"))).toHaveLength(1);
   });
 
   test("outside uwrx the shim turns itself off and answers as glibc", () => {

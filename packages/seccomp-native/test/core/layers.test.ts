@@ -301,6 +301,16 @@ describe("cwd and exec in upper layers", () => {
     expect(run.stdout).toBe(`${dir}\n${dir}\np1\n${dir}\n`);
   });
 
+  test("getcwd in a removed directory fails as without layers", async () => {
+    finishIndex();
+    const script =
+      "import os\nos.mkdir('gone'); os.chdir('gone'); os.rmdir('../gone')\n" +
+      "try:\n    print(os.getcwd())\nexcept FileNotFoundError:\n    print('ENOENT')\n";
+    const run = await runLayered(`python3 -c "${script}"`);
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toBe("ENOENT\n");
+  });
+
   test("script runs a parent-built program", async () => {
     const source = join(makeTempDir("uwrx-layers-src-"), "hello.c");
     writeFileSync(source, '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n');

@@ -8,7 +8,8 @@
  * threads N PATH; signals N PATH (N stats while a timer's handler stats
  * too); exec-fails PROGRAM (realpath, a failing exec of PROGRAM, realpath
  * again); exec PATH (realpath of /usr/bin, then exec realpath PATH);
- * trampoline-create PATH; trampoline-unlink PATH.
+ * abort PATH (stat PATH 3 times, then abort); trampoline-create PATH;
+ * trampoline-unlink PATH.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -206,6 +207,13 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		execv("/proc/self/exe", args);
 		return 1;
+	}
+	if (strcmp(argv[1], "abort") == 0) {
+		struct stat st;
+
+		for (int i = 0; i < 3; i++)
+			stat(argv[2], &st);
+		abort();
 	}
 	if (strcmp(argv[1], "signals") == 0) {
 		int n = atoi(argv[2]);
