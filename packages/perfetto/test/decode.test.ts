@@ -10,6 +10,7 @@ import {
   isPerfettoError,
   readFrames,
   readTrace,
+  scanPacketHeader,
 } from "../src/index.js";
 
 function sampleTrace(sequenceId = 1): Uint8Array {
@@ -194,5 +195,42 @@ describe("readFrames", () => {
     const error = catchError(() => readFrames(new Uint8Array([0x12, 0x00])));
 
     expect(error.code).toBe("NOT_A_TRACE");
+  });
+});
+
+describe("scanPacketHeader", () => {
+  const scan = (bytes: number[]) => scanPacketHeader(Uint8Array.from(bytes));
+
+  it("finds both fields in any order, past other fields of every wire type", () => {
+    // track_event (11, bytes), a fixed64 (2), a fixed32 (3), then
+    // trusted_packet_sequence_id (10) = 2 and timestamp (8) = 300.
+    const packet = [
+      0x5a, 0x02, 0x08, 0x01,
+      0x11, 1, 2, 3, 4, 5, 6, 7, 8,
+      0x1d, 1, 2, 3, 4,
+      0x50, 0x02,
+      0x40, 0xac, 0x02,
+    ];
+    expect(scan(packet)).toEqual({ timestamp: 300n, sequenceId: 2 });
+  });
+
+  it("keeps timestamps above 2^53 exact", () => {
+    // 2^63 - 1 as a varint: eight bytes of 0xff, then 0x7f.
+    const packet = [0x40, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f];
+    expect(scan(packet).timestamp).toBe(2n ** 63n - 1n);
+  });
+
+  it("returns zeros for a packet without them", () => {
+    expect(scan([0x5a, 0x00])).toEqual({ timestamp: 0n, sequenceId: 0 });
+  });
+
+  it.each([
+    ["a truncated varint", [0x40, 0x80]],
+    ["a length past the end", [0x5a, 0x05, 0x01]],
+    ["a group", [0x0b]],
+    ["a varint of 11 bytes", [0x40, ...Array(10).fill(0x80), 0x01]],
+  ])("raises MALFORMED_PACKET on %s", (_name, bytes) => {
+    const error = catchError(() => scan(bytes as number[]));
+    expect(error.code).toBe("MALFORMED_PACKET");
   });
 });
