@@ -374,10 +374,16 @@ static long look_at(char *out, size_t len, bool directory)
  * missing (or no directory), the kernel's walk fails there: *ERROR is
  * then ENOENT or ENOTDIR as a negative number, OUT the rest of PATH
  * joined lexically, and the call needs no syscall. Called under the lock.
+ *
+ * Without CHECK_LAST the last name is not looked at: the caller's own
+ * call then must not follow a symlink there (lstat, or open with
+ * O_NOFOLLOW), and passes its result to last_name_seen(). *PARENT_LEN is
+ * the length of OUT's directory part.
  */
-static size_t resolve_walk(const char *path, char *out, long *error)
+static size_t resolve_walk(const char *path, char *out, long *error,
+			   bool check_last, size_t *parent_out)
 {
-	size_t len = 0, parent_len;
+	size_t len = 0, parent_len = 0;
 	const char *rest = path;
 
 	*error = 0;
@@ -411,6 +417,10 @@ static size_t resolve_walk(const char *path, char *out, long *error)
 		out[len] = '\0';
 		if (*error || dir_verified(out, len))
 			continue;
+		if (!check_last && strspn(rest, "/") == strlen(rest)) {
+			rest += strlen(rest); /* past a trailing slash */
+			break;
+		}
 		rc = look_at(out, len, false);
 		if (rc >= 0)
 			return 0; /* a symlink */
@@ -426,6 +436,7 @@ static size_t resolve_walk(const char *path, char *out, long *error)
 			return 0;
 		}
 	}
+	*parent_out = parent_len;
 	/* A trailing slash asks the kernel for a directory: the call keeps
 	 * it, and the record drops it (record_len), as the core does. */
 	if (len == 0 || rest[-1] == '/') {
@@ -433,6 +444,15 @@ static size_t resolve_walk(const char *path, char *out, long *error)
 		out[len] = '\0';
 	}
 	return len;
+}
+
+/* Remembers the directory of OUT once a call on its last name that did
+ * not follow a symlink there found the name, or found it missing. */
+static void last_name_seen(const char *out, size_t parent_len, long result)
+{
+	if (parent_len > 0 && (result >= 0 || result == -ENOENT) &&
+	    !dir_verified(out, parent_len))
+		remember_dir(out, parent_len);
 }
 
 /* The length of ABSPATH in a record: without a trailing slash. */
@@ -505,20 +525,32 @@ static int fast_open(const char *path, int flags, bool *done)
 {
 	size_t len = fast_candidate(path);
 	char abspath[SHIM_SLOT_DATA];
-	size_t abspath_len;
-	long fd = -1;
+	size_t abspath_len, parent_len;
+	/* O_PATH with O_NOFOLLOW opens a symlink itself instead of failing. */
+	bool check_last = (flags & O_PATH) != 0;
+	long fd = -1, error;
 
 	*done = false;
 	if (!len || !enter())
 		return -1;
 	if (ring_has_room() &&
-	    (abspath_len = resolve_walk(path, abspath, &fd)) != 0) {
-		if (fd == 0)
-			fd = fast_call(SYS_openat, AT_FDCWD, (long)abspath, flags, 0);
-		record_call(SHIM_OP_OPEN, path, len, abspath,
-			    record_len(abspath, abspath_len), flags, fd);
-		remember_fd(fd);
-		*done = true;
+	    (abspath_len = resolve_walk(path, abspath, &error, check_last,
+					&parent_len)) != 0) {
+		fd = error;
+		if (!error) {
+			fd = fast_call(SYS_openat, AT_FDCWD, (long)abspath,
+				       check_last ? flags : flags | O_NOFOLLOW, 0);
+			if (!check_last)
+				last_name_seen(abspath, parent_len, fd);
+		}
+		/* ELOOP from the added O_NOFOLLOW: a symlink that the
+		 * program's open would follow, so the core decides. */
+		if (fd != -ELOOP || (flags & O_NOFOLLOW) || check_last) {
+			record_call(SHIM_OP_OPEN, path, len, abspath,
+				    record_len(abspath, abspath_len), flags, fd);
+			remember_fd(fd);
+			*done = true;
+		}
 	}
 	leave();
 	if (*done && fd < 0) {
@@ -587,20 +619,28 @@ static int fast_stat(const char *path, struct stat *st, int at_flags,
 {
 	size_t len = fast_candidate(path);
 	char abspath[SHIM_SLOT_DATA];
-	size_t abspath_len;
+	size_t abspath_len, parent_len;
 	long rc = 0;
 
 	*done = false;
 	if (!len || !enter())
 		return 0;
 	if (ring_has_room() &&
-	    (abspath_len = resolve_walk(path, abspath, &rc)) != 0) {
-		if (rc == 0)
+	    (abspath_len = resolve_walk(path, abspath, &rc, false,
+					&parent_len)) != 0) {
+		/* lstat first: for a name that is no symlink it is the stat
+		 * too, and a symlink is left to the core. */
+		if (rc == 0) {
 			rc = fast_call(SYS_newfstatat, AT_FDCWD, (long)abspath,
-				       (long)st, at_flags);
-		record_call(SHIM_OP_STAT, path, len, abspath,
-			    record_len(abspath, abspath_len), at_flags, rc);
-		*done = true;
+				       (long)st, AT_SYMLINK_NOFOLLOW);
+			last_name_seen(abspath, parent_len, rc);
+		}
+		if (rc != 0 || !S_ISLNK(st->st_mode) ||
+		    (at_flags & AT_SYMLINK_NOFOLLOW)) {
+			record_call(SHIM_OP_STAT, path, len, abspath,
+				    record_len(abspath, abspath_len), at_flags, rc);
+			*done = true;
+		}
 	}
 	leave();
 	if (*done && rc == 0)
@@ -712,13 +752,14 @@ EXPORT int access(const char *path, int mode)
 {
 	size_t len = fast_candidate(path);
 	char abspath[SHIM_SLOT_DATA];
-	size_t abspath_len;
+	size_t abspath_len, parent_len;
 	bool done = false;
 	long rc = 0;
 
 	if (len && enter()) {
 		if (ring_has_room() &&
-		    (abspath_len = resolve_walk(path, abspath, &rc)) != 0) {
+		    (abspath_len = resolve_walk(path, abspath, &rc, true,
+						&parent_len)) != 0) {
 			if (rc == 0)
 				rc = fast_call(SYS_faccessat, AT_FDCWD,
 					       (long)abspath, mode, 0);
