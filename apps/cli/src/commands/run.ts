@@ -73,7 +73,8 @@ Options:
   --no-overlay       let the command write the real filesystem directly,
                      without layers (its changes are traced but not kept)
   --no-fast-path     run every call through the syscall core: do not preload
-                     the shim that answers realpath() inside programs
+                     the shim that performs realpath(), stat() and read-only
+                     open() inside programs
   --seed HEX         root seed, 64 hex digits (default: a random one)
   --time MODE        frozen: clocks stand still at the start time;
                      advancing: each clock read adds 1 us (default);
