@@ -977,6 +977,20 @@ static bool strip_root(const char *root, const char *host, char *out,
 	return true;
 }
 
+/* Returns the number of the parent layer whose root contains the host
+ * path, or -1 for the top layer, the base and anything else. */
+int overlay_parent_layer_of(const char *host)
+{
+	char merged[PATH_MAX];
+
+	if (strip_root(overlay.upper, host, merged, sizeof(merged)))
+		return -1;
+	for (uint32_t layer = overlay.top_layer - 1; layer > 0; layer--)
+		if (strip_root(overlay_layer_root(layer), host, merged, sizeof(merged)))
+			return (int)layer;
+	return -1;
+}
+
 /*
  * Maps a host path inside the top layer or a parent layer back to the
  * merged path that it stands for. Returns false when host is in none of

@@ -60,5 +60,6 @@ int overlay_copy_up(const struct ov_result *r);
 int overlay_make_parents(const char *path);
 int overlay_whiteout(const char *path);
 bool overlay_virtual_path(const char *host, char *out, size_t size);
+int overlay_parent_layer_of(const char *host);
 
 #endif

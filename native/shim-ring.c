@@ -105,6 +105,9 @@ static void record_slot(struct process *p, const struct shim_slot *slot)
 	ann_string(&ev, AN_ABSPATH, slot->data + slot->path_len + 1);
 	if (slot->op == SHIM_OP_OPEN || slot->op == SHIM_OP_STAT)
 		ann_int(&ev, AN_FLAGS, slot->flags);
+	/* An open without O_CREAT has mode 0, which the core records too. */
+	if (slot->op == SHIM_OP_OPEN)
+		ann_uint(&ev, AN_MODE, 0);
 	else if (slot->op == SHIM_OP_ACCESS)
 		ann_uint(&ev, AN_MODE, (uint32_t)slot->flags);
 	ann_int(&ev, AN_RESULT, slot->result);

@@ -50,9 +50,7 @@ static int state = UNKNOWN;
 static int lock;
 /* Survives fork, as the mapping does. */
 static bool trampoline_mapped;
-/* The caller's thread id, asked once per thread (and again in a forked
- * child, where the thread that forked has a new id). */
-static __thread int32_t cached_tid;
+
 
 typedef long (*trampoline_fn)(long nr, long a1, long a2, long a3, long a4);
 
@@ -168,7 +166,6 @@ static void after_fork_in_child(void)
 	if (ring)
 		munmap(ring, sizeof(struct shim_ring));
 	ring = NULL;
-	cached_tid = 0;
 	state = UNKNOWN;
 	lock = 0;
 }
@@ -223,11 +220,11 @@ static bool base_answers_for(const char *name, size_t len)
 	return rc == -ENOENT;
 }
 
+/* Asked for each record: a vfork child shares its parent's memory,
+ * thread-local storage included, so a cached id would name the parent. */
 static int32_t current_tid(void)
 {
-	if (!cached_tid)
-		cached_tid = (int32_t)syscall(SYS_gettid);
-	return cached_tid;
+	return (int32_t)syscall(SYS_gettid);
 }
 
 /* Appends the record of a call; the ring has room (checked under the
@@ -417,10 +414,10 @@ static size_t resolve_walk(const char *path, char *out, long *error,
 		out[len] = '\0';
 		if (*error || dir_verified(out, len))
 			continue;
-		if (!check_last && strspn(rest, "/") == strlen(rest)) {
-			rest += strlen(rest); /* past a trailing slash */
+		/* The kernel follows a symlink before a trailing slash even
+		 * without AT_SYMLINK_NOFOLLOW, so such a name is looked at. */
+		if (!check_last && *rest == '\0')
 			break;
-		}
 		rc = look_at(out, len, false);
 		if (rc >= 0)
 			return 0; /* a symlink */
@@ -437,9 +434,13 @@ static size_t resolve_walk(const char *path, char *out, long *error,
 		}
 	}
 	*parent_out = parent_len;
+	/* The root merges the top-level names of every layer: the core
+	 * answers for it. */
+	if (len == 0)
+		return 0;
 	/* A trailing slash asks the kernel for a directory: the call keeps
 	 * it, and the record drops it (record_len), as the core does. */
-	if (len == 0 || rest[-1] == '/') {
+	if (rest[-1] == '/') {
 		out[len++] = '/';
 		out[len] = '\0';
 	}
@@ -526,8 +527,9 @@ static int fast_open(const char *path, int flags, bool *done)
 	size_t len = fast_candidate(path);
 	char abspath[SHIM_SLOT_DATA];
 	size_t abspath_len, parent_len;
-	/* O_PATH with O_NOFOLLOW opens a symlink itself instead of failing. */
-	bool check_last = (flags & O_PATH) != 0;
+	/* O_PATH with O_NOFOLLOW opens a symlink itself instead of failing,
+	 * and O_DIRECTORY with it fails with ENOTDIR before ELOOP. */
+	bool check_last = (flags & (O_PATH | O_DIRECTORY)) != 0;
 	long fd = -1, error;
 
 	*done = false;

@@ -271,6 +271,23 @@ describeX64("the in-process fast path", () => {
     expect(notified.filter(pathIs(parentFile))).toHaveLength(1);
   });
 
+  test("leaves the root and symlinks before a trailing slash to the core", async () => {
+    // /bin is a symlink to usr/bin where /usr is merged (Debian 12);
+    // the upper layer adds a file under /usr/bin and a top-level
+    // directory. Only the core sees those through /bin/ and /.
+    const upper = makeTempDir("uwrx-fast-path-upper-");
+    mkdirSync(join(upper, "usr/bin"), { recursive: true });
+    writeFileSync(join(upper, "usr/bin/uwrx-fast-path-tool"), "tool\n");
+    mkdirSync(join(upper, "uwrx-fast-path-top"));
+    const coreArgs = ["--upper", upper, "--seed", seed, "--start-time-ns", startTime];
+    const args = ["list", "/bin/", "/bin", "/", "/usr/bin"];
+    const notified = await run(args, coreArgs);
+    const fast = await run(args, withShim(coreArgs));
+    expect(fast.stdout).toBe(notified.stdout);
+    const stats = ["stat", "/bin/", "/", "/.", "/usr/.."];
+    expect((await run(stats, withShim(coreArgs))).stdout).toBe((await run(stats, coreArgs)).stdout);
+  });
+
   test("the trampoline cannot write past the layers", async () => {
     const upper = makeTempDir("uwrx-fast-path-upper-");
     const victim = join(tree, "victim.txt");

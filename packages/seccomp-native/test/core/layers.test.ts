@@ -334,6 +334,24 @@ describe("cwd and exec in upper layers", () => {
     expect(readdirSync(layers.project)).toEqual([]);
   });
 
+  test("fstat of a parent-layer file reports the layer's time, as stat does", async () => {
+    write(layers.parents[0]!, "from-p1.txt", "p1\n");
+    write(layers.parents[1]!, "from-p2.txt", "p2\n");
+    finishIndex();
+    const seed = ["--seed", "3".repeat(64), "--start-time-ns", "1700000000000000000", "--parent-layers", "2"];
+    const script =
+      "import os\nfor name in ('from-p1.txt', 'from-p2.txt'):\n" +
+      "    fd = os.open(name, os.O_RDONLY)\n" +
+      "    print(os.fstat(fd).st_mtime_ns, os.stat(name).st_mtime_ns)\n";
+    const run = await runLayered(`python3 -c "${script}"`, seed);
+    expect(run.stderr).toBe("");
+    const rows = run.stdout.trim().split("\n").map((line) => line.split(" "));
+    expect(rows).toHaveLength(2);
+    for (const [byFd, byPath] of rows) expect(byFd).toBe(byPath);
+    // Parent layer 2 is one layer interval newer than parent layer 1.
+    expect(BigInt(rows[1]![1]!) - BigInt(rows[0]![1]!)).toBeGreaterThan(0n);
+  });
+
   test("upper-only program under --seed", async () => {
     write(layers.parents[1]!, "main.c", '#include <stdio.h>\nint main(void) { puts("seeded"); return 0; }\n');
     finishIndex();

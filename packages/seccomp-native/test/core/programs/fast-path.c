@@ -8,7 +8,8 @@
  * threads N PATH; signals N PATH (N stats while a timer's handler stats
  * too); exec-fails PROGRAM (realpath, a failing exec of PROGRAM, realpath
  * again); exec PATH (realpath of /usr/bin, then exec realpath PATH);
- * abort PATH (stat PATH 3 times, then abort); trampoline-create PATH;
+ * abort PATH (stat PATH 3 times, then abort); list PATH... (opens each
+ * with O_DIRECTORY and prints its entry count); trampoline-create PATH;
  * trampoline-unlink PATH.
  */
 #define _GNU_SOURCE
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -207,6 +209,23 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		execv("/proc/self/exe", args);
 		return 1;
+	}
+	if (strcmp(argv[1], "list") == 0) {
+		for (int i = 2; i < argc; i++) {
+			int fd = open(argv[i], O_RDONLY | O_DIRECTORY);
+			DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+			int entries = 0;
+
+			if (!dir) {
+				printf("list %s: %s\n", argv[i], strerror(errno));
+				continue;
+			}
+			while (readdir(dir))
+				entries++;
+			closedir(dir);
+			printf("list %s: %d entries\n", argv[i], entries);
+		}
+		return 0;
 	}
 	if (strcmp(argv[1], "abort") == 0) {
 		struct stat st;
