@@ -116,6 +116,19 @@ describe("uwrx run layers", () => {
     expect(existsSync(join(dest, project, "existing"))).toBe(false);
   });
 
+  test("export keeps hard links made in the run", () => {
+    const result = runStep("links", [], "sh", "-c", "echo data > linked-a && ln linked-a linked-b");
+    expect(result.status).toBe(0);
+    const dest = makeTempDir("layers-export-links");
+
+    expect(runUwrx(["export", join(traceDir, "links", "1"), dest]).status).toBe(0);
+
+    const a = statSync(join(dest, project, "linked-a"));
+    const b = statSync(join(dest, project, "linked-b"));
+    expect(b.ino).toBe(a.ino);
+    expect(readFileSync(join(dest, project, "linked-b"), "utf8")).toBe("data\n");
+  });
+
   test("write-through updates the real tree", () => {
     const result = change("--write-through");
 

@@ -1,6 +1,7 @@
 import {
   chmodSync,
   copyFileSync,
+  linkSync,
   lstatSync,
   lutimesSync,
   mkdirSync,
@@ -45,7 +46,9 @@ export interface ExportSummary {
 /**
  * Writes the merged changes of the layers `from`..n+1 into `dest`: files,
  * symlinks and directories with their host modes and mtimes, and each
- * whiteout as a recursive deletion. A directory whose merge stops at a
+ * whiteout as a recursive deletion. Files that are hard links of one
+ * another in a layer stay hard links of one another in `dest`. A
+ * directory whose merge stops at a
  * whiteout or non-directory within those layers replaces whatever `dest`
  * contains at its path. Each file and symlink is written under a temporary
  * name in its target directory and renamed into place, so a crash leaves
@@ -65,6 +68,8 @@ export function exportMerged(options: ExportOptions): ExportSummary {
     directories: 0,
     deletions: 0,
   };
+  // The first exported path of each layer inode with more than one link.
+  const linked = new Map<string, string>();
   const finishDirectory = (entry: WalkEntry) => {
     const source = lstatSync(entry.hostPath);
     const target = hostPathIn(dest, entry.path);
@@ -78,7 +83,7 @@ export function exportMerged(options: ExportOptions): ExportSummary {
     stack.topLayer,
     finishDirectory,
   )) {
-    exportEntry(entry, hostPathIn(dest, entry.path), summary);
+    exportEntry(entry, hostPathIn(dest, entry.path), summary, linked);
   }
   return summary;
 }
@@ -87,6 +92,7 @@ function exportEntry(
   entry: WalkEntry,
   target: string,
   summary: ExportSummary,
+  linked: Map<string, string>,
 ): void {
   if (entry.kind === "whiteout") {
     if (lstatIfExists(target) !== undefined) summary.deletions += 1;
@@ -99,12 +105,19 @@ function exportEntry(
       exportDirectory(target, entry.opaque === true);
       summary.directories += 1;
       return;
-    case "file":
+    case "file": {
+      const source = lstatSync(entry.hostPath);
+      const key = `${source.dev}:${source.ino}`;
+      const first = source.nlink > 1 ? linked.get(key) : undefined;
       replaceAtomically(target, (temporary) =>
-        copyFile(entry.hostPath, temporary),
+        first !== undefined
+          ? linkSync(first, temporary)
+          : copyFile(entry.hostPath, temporary),
       );
+      if (source.nlink > 1 && first === undefined) linked.set(key, target);
       summary.files += 1;
       return;
+    }
     case "symlink":
       replaceAtomically(target, (temporary) =>
         copySymlink(entry.hostPath, entry.target!, temporary),

@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import {
   chmodSync,
   existsSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   readFileSync,
@@ -25,6 +26,26 @@ afterEach(() => {
 });
 
 describe("exportMerged", () => {
+  test("keeps hard links of one layer as hard links", () => {
+    const roots = buildLayers(dir, [
+      [],
+      [{ path: "/out/lib.a", type: "file", content: "archive" }],
+    ]);
+    mkdirSync(join(roots.layers[0]!, "out/copy"), { recursive: true });
+    linkSync(join(roots.layers[0]!, "out/lib.a"), join(roots.layers[0]!, "out/copy/lib.a"));
+    const dest = join(dir, "dest");
+    mkdirSync(dest);
+
+    const summary = exportMerged({ stack: new LayerStack(roots), dest });
+
+    expect(summary.files).toBe(2);
+    const first = lstatSync(join(dest, "out/lib.a"));
+    const second = lstatSync(join(dest, "out/copy/lib.a"));
+    expect(second.ino).toBe(first.ino);
+    expect(first.nlink).toBe(2);
+    expect(readFileSync(join(dest, "out/copy/lib.a"), "utf8")).toBe("archive");
+  });
+
   test("applies files, symlinks and deletions", () => {
     const roots = buildLayers(dir, [
       [],
