@@ -80,9 +80,10 @@ static void collect_parent_names(void)
 static void record_slot(struct process *p, const struct shim_slot *slot)
 {
 	struct thread *thread = NULL;
-	/* Usually the process whose memory held the record; a vfork child
-	 * or a child cloned without fork() writes into its parent's ring.
-	 * No other process may be named. */
+	/* Usually the process whose memory held the record. A vfork child,
+	 * or a child cloned without fork(), shares its parent's memory, so
+	 * either may write into the other's ring. No other process may be
+	 * named. */
 	struct process *owner = proc_lookup_or_add(slot->tid, &thread);
 	struct event ev;
 	enum event_name name;
@@ -97,7 +98,7 @@ static void record_slot(struct process *p, const struct shim_slot *slot)
 	if (!owner || !thread ||
 	    (size_t)slot->path_len + slot->abspath_len + 2 > SHIM_SLOT_DATA ||
 	    slot->data[slot->path_len] != '\0' ||
-	    (owner != p && owner->ppid != p->tgid))
+	    (owner != p && owner->ppid != p->tgid && owner->tgid != p->ppid))
 		return;
 	trace_ensure_slice(owner, thread);
 	trace_event_begin_at(&ev, owner, thread, name, CAT_FILE, slot->ts);
