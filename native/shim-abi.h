@@ -91,7 +91,10 @@ struct shim_facts {
 	uint32_t upper_len;
 	/* Under --seed, base files report times no later than t0_ns. */
 	uint32_t clamp_times;
-	uint32_t reserved;
+	/* The shim may answer stat and fstat: false under --seed without
+	 * layers, where the run changes real files and only the core knows
+	 * the times it gives them. */
+	uint32_t stat_allowed;
 	int64_t t0_ns;
 	/* This attempt's writable layer ("" without layers). A top-level
 	 * name in it sends the paths below that name to the core. */

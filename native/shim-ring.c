@@ -192,6 +192,7 @@ static void register_ring(struct call *c)
 	ring->facts.upper_len = (uint32_t)upper_len;
 	memcpy(ring->facts.parent_names, parent_names, sizeof(parent_names));
 	ring->facts.clamp_times = determinism.enabled;
+	ring->facts.stat_allowed = overlay.enabled || !determinism.enabled;
 	ring->facts.t0_ns = det_base_time_ns();
 
 	addfd.id = c->req->id;

@@ -625,7 +625,7 @@ static int fast_stat(const char *path, struct stat *st, int at_flags,
 	long rc = 0;
 
 	*done = false;
-	if (!len || !enter())
+	if (!len || !ring->facts.stat_allowed || !enter())
 		return 0;
 	if (ring_has_room() &&
 	    (abspath_len = resolve_walk(path, abspath, &rc, false,
@@ -722,6 +722,7 @@ static int shim_fstat(int fd, struct stat *st)
 {
 	if (fd >= 0 && fd < KNOWN_FDS && known_fds[fd].ino &&
 	    __atomic_load_n(&state, __ATOMIC_ACQUIRE) == ACTIVE &&
+	    ring->facts.stat_allowed &&
 	    fast_call(SYS_newfstatat, fd, (long)"", (long)st, AT_EMPTY_PATH) == 0 &&
 	    st->st_dev == known_fds[fd].dev && st->st_ino == known_fds[fd].ino) {
 		clamp_times(st);

@@ -271,6 +271,22 @@ describeX64("the in-process fast path", () => {
     expect(notified.filter(pathIs(parentFile))).toHaveLength(1);
   });
 
+  test("under --seed without layers, leaves stats to the core", async () => {
+    // The run changes real files then, and only the core knows the times
+    // it reports for them.
+    const file = join(tree, "written-in-run.txt");
+    const coreArgs = ["--seed", seed, "--start-time-ns", startTime];
+    const script = `echo x > ${file} && ${program} all ${file}`;
+    const notified = await runCore(["sh", "-c", script], { cwd: tree, coreArgs });
+    const fast = await runCore(["sh", "-c", script], { cwd: tree, coreArgs: withShim(coreArgs) });
+    expect(fast.status).toBe(0);
+    expect(fast.stdout).toBe(notified.stdout);
+    // Written in the run: newer than T0, start - 2 s with no layers.
+    expect(fast.stdout).not.toMatch(/mtime:1699999998\./);
+    const stats = fast.events.filter((e) => e.name === "newfstatat" && inProcess(e));
+    expect(stats).toEqual([]);
+  });
+
   test("leaves the root and symlinks before a trailing slash to the core", async () => {
     // /bin is a symlink to usr/bin where /usr is merged (Debian 12);
     // the upper layer adds a file under /usr/bin and a top-level
