@@ -83,10 +83,21 @@ static void record_slot(struct process *p, const struct shim_slot *slot)
 	/* Usually the process whose memory held the record. A vfork child,
 	 * or a child cloned without fork(), shares its parent's memory, so
 	 * either may write into the other's ring. No other process may be
-	 * named. */
-	struct process *owner = proc_lookup_or_add(slot->tid, &thread);
+	 * named: the program writes the ring, and a tid it made up must not
+	 * bring an outside process into the run. */
+	struct process *owner = proc_find_thread(slot->tid, &thread);
+	char task[64];
 	struct event ev;
 	enum event_name name;
+
+	if (!owner) {
+		/* A thread of p that made no notified call yet. */
+		snprintf(task, sizeof(task), "/proc/%d/task/%d", (int)p->tgid,
+			 (int)slot->tid);
+		if (slot->tid <= 0 || access(task, F_OK) != 0)
+			return;
+		owner = proc_lookup_or_add(slot->tid, &thread);
+	}
 
 	switch (slot->op) {
 	case SHIM_OP_READLINK: name = EV_READLINK; break;
@@ -101,7 +112,10 @@ static void record_slot(struct process *p, const struct shim_slot *slot)
 	    (owner != p && owner->ppid != p->tgid && owner->tgid != p->ppid))
 		return;
 	trace_ensure_slice(owner, thread);
-	trace_event_begin_at(&ev, owner, thread, name, CAT_FILE, slot->ts);
+	/* A time from the future would hold back every later event of the
+	 * process: the ring is the program's to write. */
+	trace_event_begin_at(&ev, owner, thread, name, CAT_FILE,
+			     slot->ts < now_boottime() ? slot->ts : now_boottime());
 	ann_string(&ev, AN_PATH, slot->data);
 	ann_string(&ev, AN_ABSPATH, slot->data + slot->path_len + 1);
 	if (slot->op == SHIM_OP_OPEN || slot->op == SHIM_OP_STAT)
@@ -172,8 +186,11 @@ static void register_ring(struct call *c)
 		call_return(c, -EOPNOTSUPP);
 		return;
 	}
-	fd = memfd_create("uwrx-shim-ring", MFD_CLOEXEC);
-	if (fd < 0 || ftruncate(fd, sizeof(*ring)) != 0) {
+	/* Sealed at its size: a program that shrank the file would make the
+	 * core's reads of the mapping fault (SIGBUS). */
+	fd = memfd_create("uwrx-shim-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 || ftruncate(fd, sizeof(*ring)) != 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
 		log_debug("no ring for the shim of %d: %s", (int)c->proc->tgid, strerror(errno));
 		if (fd >= 0)
 			close(fd);

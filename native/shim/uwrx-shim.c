@@ -42,8 +42,9 @@
 #define MAX_LINKS 40
 
 /* The ring that the core gave this process image (a shared mapping),
- * NULL before registration. */
+ * NULL before registration, and the process that registered it. */
 static struct shim_ring *ring;
+static pid_t ring_pid;
 
 enum { UNKNOWN, ACTIVE, OFF };
 static int state = UNKNOWN;
@@ -129,8 +130,13 @@ static bool shim_active(void)
 	long fd = -1;
 	void *map = MAP_FAILED;
 
+	/* A child that shares this memory (vfork, or clone without fork())
+	 * or that forked without the atfork handlers must leave the ring,
+	 * and all shared state, to the process that registered it. */
+	if (current == ACTIVE)
+		return (pid_t)syscall(SYS_getpid) == ring_pid;
 	if (current != UNKNOWN)
-		return current == ACTIVE;
+		return false;
 	if (!enter())
 		return false;
 	if (state == UNKNOWN) {
@@ -146,6 +152,7 @@ static bool shim_active(void)
 		    ((struct shim_ring *)map)->magic == SHIM_ABI_MAGIC &&
 		    ((struct shim_ring *)map)->facts.state == SHIM_ACTIVE) {
 			ring = map;
+			ring_pid = (pid_t)syscall(SYS_getpid);
 			__atomic_store_n(&state, ACTIVE, __ATOMIC_RELEASE);
 		} else {
 			if (map != MAP_FAILED)
@@ -513,7 +520,9 @@ static size_t fast_candidate(const char *path)
 {
 	size_t len;
 
-	/* A NULL path goes to the kernel, which returns EFAULT. */
+	/* A NULL path goes to the kernel, which returns EFAULT.
+	 * NOTE: any other unreadable pointer crashes the program here, where
+	 * glibc's call would return EFAULT. */
 	if (!path || path[0] != '/')
 		return 0;
 	len = strlen(path);
@@ -527,27 +536,37 @@ static int fast_open(const char *path, int flags, bool *done)
 	size_t len = fast_candidate(path);
 	char abspath[SHIM_SLOT_DATA];
 	size_t abspath_len, parent_len;
-	/* O_PATH with O_NOFOLLOW opens a symlink itself instead of failing,
-	 * and O_DIRECTORY with it fails with ENOTDIR before ELOOP. */
-	bool check_last = (flags & (O_PATH | O_DIRECTORY)) != 0;
+	struct stat st;
 	long fd = -1, error;
 
 	*done = false;
 	if (!len || !enter())
 		return -1;
 	if (ring_has_room() &&
-	    (abspath_len = resolve_walk(path, abspath, &error, check_last,
+	    (abspath_len = resolve_walk(path, abspath, &error, false,
 					&parent_len)) != 0) {
+		/*
+		 * The last name's type first: only regular files and
+		 * directories are opened here. A symlink may lead out of the
+		 * checked tree, a FIFO may block (while this thread holds the
+		 * ring), and a device may be a random source that the core
+		 * serves from the seed under any name.
+		 */
 		fd = error;
 		if (!error) {
-			fd = fast_call(SYS_openat, AT_FDCWD, (long)abspath,
-				       check_last ? flags : flags | O_NOFOLLOW, 0);
-			if (!check_last)
-				last_name_seen(abspath, parent_len, fd);
+			fd = fast_call(SYS_newfstatat, AT_FDCWD, (long)abspath,
+				       (long)&st, AT_SYMLINK_NOFOLLOW);
+			last_name_seen(abspath, parent_len, fd);
+			if (fd == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+				fd = fast_call(SYS_openat, AT_FDCWD, (long)abspath,
+					       flags | O_NOFOLLOW, 0);
+			else if (fd == 0)
+				fd = -ELOOP; /* not a file for the fast path */
 		}
-		/* ELOOP from the added O_NOFOLLOW: a symlink that the
-		 * program's open would follow, so the core decides. */
-		if (fd != -ELOOP || (flags & O_NOFOLLOW) || check_last) {
+		/* Any other error (ELOOP for a symlink, also one swapped in
+		 * since the lstat, or EACCES) goes to the core, which answers
+		 * it as it would without the shim. */
+		if (fd >= 0 || fd == -ENOENT || fd == -ENOTDIR) {
 			record_call(SHIM_OP_OPEN, path, len, abspath,
 				    record_len(abspath, abspath_len), flags, fd);
 			remember_fd(fd);
@@ -720,8 +739,7 @@ EXPORT int __lxstat64(int version, const char *path, struct stat64 *st)
  */
 static int shim_fstat(int fd, struct stat *st)
 {
-	if (fd >= 0 && fd < KNOWN_FDS && known_fds[fd].ino &&
-	    __atomic_load_n(&state, __ATOMIC_ACQUIRE) == ACTIVE &&
+	if (fd >= 0 && fd < KNOWN_FDS && known_fds[fd].ino && shim_active() &&
 	    ring->facts.stat_allowed &&
 	    fast_call(SYS_newfstatat, fd, (long)"", (long)st, AT_EMPTY_PATH) == 0 &&
 	    st->st_dev == known_fds[fd].dev && st->st_ino == known_fds[fd].ino) {
@@ -953,8 +971,9 @@ static char *realpath_into(const char *path, char *resolved)
 	}
 	rc = resolve(path, out);
 	if (rc != 0) {
-		/* glibc leaves the part it resolved in the caller's buffer. */
-		if (resolved)
+		/* glibc leaves the part it resolved in the caller's buffer
+		 * after ENOENT and EACCES, and only then. */
+		if (resolved && (rc == -ENOENT || rc == -EACCES))
 			strcpy(resolved, out);
 		errno = -rc;
 		return NULL;

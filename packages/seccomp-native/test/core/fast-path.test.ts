@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from "@jest/globals";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -302,6 +302,59 @@ describeX64("the in-process fast path", () => {
     expect(fast.stdout).toBe(notified.stdout);
     const stats = ["stat", "/bin/", "/", "/.", "/usr/.."];
     expect((await run(stats, withShim(coreArgs))).stdout).toBe((await run(stats, coreArgs)).stdout);
+  });
+
+  test("a failed realpath leaves the buffer as glibc does", async () => {
+    const args = ["realpath-buffer", "/usr/bin/env/x", "/nonexistent-uwrx-dir/x", join(tree, "loop1"), join(tree, "f/..")];
+    expect((await run(args, withShim())).stdout).toBe(bare(args));
+  });
+
+  test("a forged record cannot bring an outside process into the run", async () => {
+    const outside = spawn("sleep", ["30"], { stdio: "ignore" });
+    try {
+      const result = await run(["forge", String(outside.pid)], withShim());
+      expect(result.stdout).toBe("forged\n");
+      expect(result.processTrees.map((t) => t.pid)).not.toContain(outside.pid);
+      expect(result.events.filter(pathIs("/x"))).toEqual([]);
+      expect(outside.exitCode).toBeNull();
+      expect(outside.signalCode).toBeNull();
+    } finally {
+      outside.kill();
+    }
+  });
+
+  test("a ring cannot be shrunk under the core", async () => {
+    const result = await run(["shrink", "-"], withShim());
+    expect(result.stdout).toBe("ftruncate Operation not permitted\nopen ok\n");
+  });
+
+  test("a FIFO opened from two threads does not block the ring", async () => {
+    const fifo = join(makeTempDir("uwrx-fast-path-fifo-"), "pipe");
+    execFileSync("mkfifo", [fifo]);
+    const result = await run(["fifo", fifo], withShim());
+    expect(result.stdout).toBe("access 0\nwriter open, reader open\n");
+  });
+
+  test("a child of a raw fork takes the notified path", async () => {
+    const base = join(tree, "child-looked-here");
+    const result = await run(["rawfork", base], withShim());
+    expect(result.stdout).toBe("forked\n");
+    const paths = result.events.filter((e) => e.name === "access").map((e) => e.annotations.get("path"));
+    expect(paths).toEqual(expect.arrayContaining([`${base}-1`, `${base}-2`]));
+  });
+
+  const asRoot = process.getuid?.() === 0 ? test : test.skip;
+  asRoot("a random device outside /dev stays seeded", async () => {
+    const device = join(makeTempDir("uwrx-fast-path-dev-"), "urandom-copy");
+    execFileSync("mknod", [device, "c", "1", "9"]);
+    const coreArgs = ["--seed", seed, "--start-time-ns", startTime];
+    const args = ["open", device];
+    const first = await run(args, withShim(coreArgs));
+    const second = await run(args, withShim(coreArgs));
+    // The bytes read; the fd's inode is a new seeded file each time.
+    const bytes = (out: string) => /read:(\S*)/.exec(out)?.[1];
+    expect(bytes(first.stdout)).toBeTruthy();
+    expect(bytes(second.stdout)).toBe(bytes(first.stdout));
   });
 
   test("the trampoline cannot write past the layers", async () => {

@@ -8,7 +8,12 @@
  * threads N PATH; signals N PATH (N stats while a timer's handler stats
  * too); exec-fails PROGRAM (realpath, a failing exec of PROGRAM, realpath
  * again); exec PATH (realpath of /usr/bin, then exec realpath PATH);
- * abort PATH (stat PATH 3 times, then abort); list PATH... (opens each
+ * abort PATH (stat PATH 3 times, then abort); realpath-buffer PATH...
+ * (what a failed realpath leaves in the buffer); forge TID (writes a
+ * record naming TID into a ring of its own); shrink (tries to shrink its
+ * ring; give any PATH); fifo PATH (opens a FIFO from two threads); rawfork PATH (a child
+ * of the raw fork syscall calls access on PATH-1 and PATH-2, after the
+ * parent on PATH-0); list PATH... (opens each
  * with O_DIRECTORY and prints its entry count); trampoline-create PATH;
  * trampoline-unlink PATH.
  */
@@ -23,6 +28,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -128,6 +134,26 @@ static void stat_in_handler(int signal)
 		handled++;
 }
 
+static void *open_fifo_for_reading(void *path)
+{
+	int fd = open(path, O_RDONLY);
+
+	return (void *)(intptr_t)fd;
+}
+
+/* Asks the core for a ring with the shim's own request. */
+static struct shim_ring *own_ring(int *fd_out)
+{
+	long fd = syscall(SYS_readlinkat, SHIM_DIRFD, NULL, NULL, SHIM_REQUEST_REGISTER);
+	void *map;
+
+	if (fd < 0)
+		return NULL;
+	map = mmap(NULL, sizeof(struct shim_ring), PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd, 0);
+	*fd_out = (int)fd;
+	return map == MAP_FAILED ? NULL : map;
+}
+
 typedef long (*trampoline_fn)(long nr, long a1, long a2, long a3, long a4);
 
 /* Calls the shim's trampoline directly, as a program that wants to slip
@@ -209,6 +235,85 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		execv("/proc/self/exe", args);
 		return 1;
+	}
+	if (strcmp(argv[1], "realpath-buffer") == 0) {
+		for (int i = 2; i < argc; i++) {
+			char buf[PATH_MAX] = "untouched";
+			char *r;
+
+			errno = 0;
+			r = realpath(argv[i], buf);
+			printf("%s -> %s, buffer %s\n", argv[i], r ? "ok" : strerror(errno), buf);
+		}
+		return 0;
+	}
+	if (strcmp(argv[1], "forge") == 0) {
+		int fd;
+		struct shim_ring *r = own_ring(&fd);
+		struct shim_slot *slot;
+
+		if (!r)
+			return 3;
+		slot = &r->slots[r->facts.head % SHIM_SLOTS];
+		slot->tid = atoi(argv[2]);
+		slot->ts = 1;
+		slot->op = SHIM_OP_READLINK;
+		slot->result = -22;
+		slot->path_len = 2;
+		slot->abspath_len = 2;
+		memcpy(slot->data, "/x\0/x", 6);
+		slot->seq = r->facts.head + 1;
+		r->facts.head++;
+		/* A notified call (a relative path) makes the core read the
+		 * ring. */
+		access("relative-name", F_OK);
+		printf("forged\n");
+		return 0;
+	}
+	if (strcmp(argv[1], "shrink") == 0) {
+		int fd;
+		struct shim_ring *r = own_ring(&fd);
+
+		if (!r)
+			return 3;
+		printf("ftruncate %s\n", ftruncate(fd, 0) == 0 ? "ok" : strerror(errno));
+		fflush(stdout);
+		printf("open %s\n", open("/usr/bin/env", O_RDONLY) >= 0 ? "ok" : strerror(errno));
+		return 0;
+	}
+	if (strcmp(argv[1], "fifo") == 0) {
+		pthread_t reader;
+		void *result;
+		int fd;
+
+		pthread_create(&reader, NULL, open_fifo_for_reading, argv[2]);
+		usleep(100000);
+		printf("access %d\n", access(argv[2], F_OK));
+		fd = open(argv[2], O_WRONLY);
+		pthread_join(reader, &result);
+		printf("writer %s, reader %s\n", fd >= 0 ? "open" : strerror(errno),
+		       (intptr_t)result >= 0 ? "open" : "failed");
+		return 0;
+	}
+	if (strcmp(argv[1], "rawfork") == 0) {
+		char name[PATH_MAX];
+		long child;
+
+		/* The parent's ring first, which the child inherits. */
+		snprintf(name, sizeof(name), "%s-0", argv[2]);
+		access(name, F_OK);
+		child = syscall(SYS_fork);
+
+		if (child == 0) {
+			usleep(200000);
+			for (int i = 1; i <= 2; i++) {
+				snprintf(name, sizeof(name), "%s-%d", argv[2], i);
+				access(name, F_OK);
+			}
+			_exit(0);
+		}
+		printf("forked\n");
+		return 0;
 	}
 	if (strcmp(argv[1], "list") == 0) {
 		for (int i = 2; i < argc; i++) {
