@@ -235,7 +235,12 @@ static int64_t prepare_open(const struct file_call *f, struct resolved *r)
 		return prepare_create(r, NULL);
 	if (rc != 0)
 		return rc;
-	if (!is_write_open(f->flags)) {
+	/* Writing into a FIFO, socket or device changes no file, so the
+	 * lower one is opened as it is: a copy would be another FIFO, which
+	 * the reader of the lower one never meets. */
+	if (!is_write_open(f->flags) ||
+	    (found.type == INDEX_OTHER && !is_tmpfile(f->flags) &&
+	     !(f->flags & O_CREAT && f->flags & O_EXCL))) {
 		if (is_merged_dir(&found))
 			return use_merged_dir(r, &found);
 		r->base_file_at_abspath = found.layer == 0 &&

@@ -280,6 +280,7 @@ struct walk {
 	size_t next; /* offset of the first pending byte */
 	int symlinks;
 	bool try_base_rest; /* false after a failed try, until a symlink */
+	bool too_long; /* the last component taken was over NAME_MAX */
 };
 
 /* Takes the next component into name. Returns false at the end. */
@@ -293,6 +294,9 @@ static bool next_component(struct walk *w, char *name, size_t size)
 	if (!*p)
 		return false;
 	len = strcspn(p, "/");
+	/* The kernel fails there with ENAMETOOLONG; a cut name could match
+	 * another file. */
+	w->too_long = len > NAME_MAX;
 	if (len >= size)
 		len = size - 1;
 	memcpy(name, p, len);
@@ -484,6 +488,8 @@ static int enter_base_parent(struct walk *w, const char *name, size_t count,
 	for (size_t entered = 1; rc == 0 && entered + 1 < count;) {
 		if (!next_component(w, next, sizeof(next)))
 			break;
+		if (w->too_long)
+			return absent(out, ENAMETOOLONG);
 		if (strcmp(next, ".") == 0)
 			continue;
 		rc = descend(w, next, &base_only);
@@ -636,7 +642,10 @@ int overlay_resolve(const char *path, bool no_follow, struct ov_result *out)
 	w.path[0] = '\0';
 	w.symlinks = 0;
 	w.try_base_rest = true;
+	w.too_long = false;
 	while (next_component(&w, name, sizeof(name))) {
+		if (w.too_long)
+			return absent(out, ENAMETOOLONG);
 		rc = step(&w, name, !no_follow || trailing_slash, trailing_slash, out);
 		if (rc <= 0)
 			return rc;

@@ -391,6 +391,22 @@ describe("cwd and exec in upper layers", () => {
 describe("special files in layers", () => {
   // The kernel must open an upper-layer FIFO at its host path: opened at
   // the tracee's path, it reaches the real tree.
+  test("a name over NAME_MAX fails with ENAMETOOLONG, as without layers", async () => {
+    finishIndex();
+    const long = "n".repeat(300);
+    const run = await runLayered(`cat ${long} 2>&1; cat missing-dir/${long} 2>&1; true`);
+    expect(run.stdout).toBe(`cat: ${long}: File name too long\ncat: missing-dir/${long}: No such file or directory\n`);
+  });
+
+  test("a reader and a writer meet at a FIFO of the base", async () => {
+    execFileSync("mkfifo", [join(layers.project, "base-fifo")]);
+    finishIndex();
+    const run = await runLayered("cat base-fifo & echo through > base-fifo; wait");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe("through\n");
+    expect(existsSync(inUpper("base-fifo"))).toBe(false);
+  });
+
   test("FIFO writer first, over a base file", async () => {
     writeFileSync(join(layers.project, "ff"), "PRECIOUS\n");
     finishIndex();
