@@ -30,12 +30,17 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../shim-abi.h"
 
 #define EXPORT __attribute__((visibility("default")))
+
+/* Room for the program's path in a record, which also holds the path
+ * that the shim resolved it to. */
+#define SHIM_PATH_COPY (SHIM_SLOT_DATA / 2 - 1)
 
 /* Linux follows at most 40 symlinks in one lookup, and so does glibc's
  * realpath. */
@@ -45,6 +50,11 @@
  * NULL before registration, and the process that registered it. */
 static struct shim_ring *ring;
 static pid_t ring_pid;
+/* The caller's thread id, asked once per thread. Only the process that
+ * registered the ring writes records (shim_active_as checks the pid), so
+ * a vfork child, which shares this storage, never reads a stale one; a
+ * forked child starts over (after_fork_in_child). */
+static __thread int32_t cached_tid;
 
 enum { UNKNOWN, ACTIVE, OFF };
 static int state = UNKNOWN;
@@ -124,17 +134,18 @@ static bool map_trampoline(void)
  * Registers with the core, once per process image and fork: the answer
  * is an fd of the ring, which the shim maps and closes again.
  */
-static bool shim_active(void)
+static bool shim_active_as(pid_t *self)
 {
 	int current = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
 	long fd = -1;
 	void *map = MAP_FAILED;
 
+	*self = (pid_t)syscall(SYS_getpid);
 	/* A child that shares this memory (vfork, or clone without fork())
 	 * or that forked without the atfork handlers must leave the ring,
 	 * and all shared state, to the process that registered it. */
 	if (current == ACTIVE)
-		return (pid_t)syscall(SYS_getpid) == ring_pid;
+		return *self == ring_pid;
 	if (current != UNKNOWN)
 		return false;
 	if (!enter())
@@ -152,7 +163,7 @@ static bool shim_active(void)
 		    ((struct shim_ring *)map)->magic == SHIM_ABI_MAGIC &&
 		    ((struct shim_ring *)map)->facts.state == SHIM_ACTIVE) {
 			ring = map;
-			ring_pid = (pid_t)syscall(SYS_getpid);
+			ring_pid = *self;
 			__atomic_store_n(&state, ACTIVE, __ATOMIC_RELEASE);
 		} else {
 			if (map != MAP_FAILED)
@@ -164,6 +175,14 @@ static bool shim_active(void)
 	return state == ACTIVE;
 }
 
+/* shim_active_as() for callers that need no pid. */
+static bool shim_active(void)
+{
+	pid_t self;
+
+	return shim_active_as(&self);
+}
+
 /* A forked child has its parent's ring, which the core reads as the
  * parent's. */
 static void after_fork_in_child(void)
@@ -173,6 +192,7 @@ static void after_fork_in_child(void)
 	if (ring)
 		munmap(ring, sizeof(struct shim_ring));
 	ring = NULL;
+	cached_tid = 0;
 	state = UNKNOWN;
 	lock = 0;
 }
@@ -227,11 +247,11 @@ static bool base_answers_for(const char *name, size_t len)
 	return rc == -ENOENT;
 }
 
-/* Asked for each record: a vfork child shares its parent's memory,
- * thread-local storage included, so a cached id would name the parent. */
 static int32_t current_tid(void)
 {
-	return (int32_t)syscall(SYS_gettid);
+	if (!cached_tid)
+		cached_tid = (int32_t)syscall(SYS_gettid);
+	return cached_tid;
 }
 
 /* Appends the record of a call; the ring has room (checked under the
@@ -498,42 +518,76 @@ static void clamp_times(struct stat *st)
 	clamp_time(&st->st_ctim);
 }
 
-static void remember_fd(long fd)
+/* Remembers the file behind FD, which the lstat ST described just before
+ * the open; a later fstat checks that the fd still names it. */
+static void remember_fd(long fd, const struct stat *st)
 {
-	struct stat st;
-
 	if (fd < 0 || fd >= KNOWN_FDS)
 		return;
-	if (fast_call(SYS_newfstatat, fd, (long)"", (long)&st, AT_EMPTY_PATH) == 0) {
-		known_fds[fd].dev = st.st_dev;
-		known_fds[fd].ino = st.st_ino;
-	} else {
-		known_fds[fd].ino = 0;
-	}
+	known_fds[fd].dev = st->st_dev;
+	known_fds[fd].ino = st->st_ino;
 }
 
 /*
- * Checks that PATH may take the fast path at all: absolute, short enough
- * for a record, and the ring active. Returns its length, or 0.
+ * Copies the program's PATH into COPY (SHIM_PATH_COPY bytes) through
+ * process_vm_readv on this process, which fails with EFAULT where the
+ * pointer is not readable, as the kernel's own copy would; reading it
+ * directly would crash the program. The copy also keeps another thread
+ * from changing the path between the checks and the call. Reads stop at
+ * page boundaries, so a string that ends before an unmapped page is
+ * read whole. Returns the length, or 0 when the path cannot be copied
+ * or does not fit.
  */
-static size_t fast_candidate(const char *path)
+static size_t copy_path(pid_t self, const char *path, char *copy)
+{
+	size_t done = 0;
+
+	while (done < SHIM_PATH_COPY) {
+		uintptr_t at = (uintptr_t)path + done;
+		size_t chunk = 4096 - (at & 4095);
+		struct iovec local, remote;
+		ssize_t n;
+		char *end;
+
+		if (chunk > SHIM_PATH_COPY - done)
+			chunk = SHIM_PATH_COPY - done;
+		local = (struct iovec){ copy + done, chunk };
+		remote = (struct iovec){ (void *)at, chunk };
+		n = syscall(SYS_process_vm_readv, self, &local, 1, &remote, 1, 0);
+		if (n <= 0)
+			return 0;
+		end = memchr(copy + done, '\0', (size_t)n);
+		if (end)
+			return (size_t)(end - copy);
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Checks that PATH may take the fast path at all: a readable absolute
+ * path, short enough for a record, and the ring active. Copies it into
+ * COPY and returns its length, or 0.
+ */
+static size_t fast_candidate(const char *path, char *copy)
 {
 	size_t len;
 
-	/* A NULL path goes to the kernel, which returns EFAULT.
-	 * NOTE: any other unreadable pointer crashes the program here, where
-	 * glibc's call would return EFAULT. */
-	if (!path || path[0] != '/')
+	pid_t self;
+
+	/* A NULL path goes to the kernel, which returns EFAULT. */
+	if (!path || !shim_active_as(&self))
 		return 0;
-	len = strlen(path);
-	if (len + 2 > SHIM_SLOT_DATA / 2 || !shim_active())
+	len = copy_path(self, path, copy);
+	if (len == 0 || copy[0] != '/')
 		return 0;
 	return len;
 }
 
 static int fast_open(const char *path, int flags, bool *done)
 {
-	size_t len = fast_candidate(path);
+	char copy[SHIM_PATH_COPY];
+	size_t len = fast_candidate(path, copy);
 	char abspath[SHIM_SLOT_DATA];
 	size_t abspath_len, parent_len;
 	struct stat st;
@@ -543,7 +597,7 @@ static int fast_open(const char *path, int flags, bool *done)
 	if (!len || !enter())
 		return -1;
 	if (ring_has_room() &&
-	    (abspath_len = resolve_walk(path, abspath, &error, false,
+	    (abspath_len = resolve_walk(copy, abspath, &error, false,
 					&parent_len)) != 0) {
 		/*
 		 * The last name's type first: only regular files and
@@ -561,15 +615,15 @@ static int fast_open(const char *path, int flags, bool *done)
 				fd = fast_call(SYS_openat, AT_FDCWD, (long)abspath,
 					       flags | O_NOFOLLOW, 0);
 			else if (fd == 0)
-				fd = -ELOOP; /* not a file for the fast path */
+				fd = -ELOOP; /* not a file for the fast copy */
 		}
 		/* Any other error (ELOOP for a symlink, also one swapped in
 		 * since the lstat, or EACCES) goes to the core, which answers
 		 * it as it would without the shim. */
 		if (fd >= 0 || fd == -ENOENT || fd == -ENOTDIR) {
-			record_call(SHIM_OP_OPEN, path, len, abspath,
+			record_call(SHIM_OP_OPEN, copy, len, abspath,
 				    record_len(abspath, abspath_len), flags, fd);
-			remember_fd(fd);
+			remember_fd(fd, &st);
 			*done = true;
 		}
 	}
@@ -638,7 +692,8 @@ EXPORT int __open64_2(const char *path, int flags)
 static int fast_stat(const char *path, struct stat *st, int at_flags,
 		     bool *done)
 {
-	size_t len = fast_candidate(path);
+	char copy[SHIM_PATH_COPY];
+	size_t len = fast_candidate(path, copy);
 	char abspath[SHIM_SLOT_DATA];
 	size_t abspath_len, parent_len;
 	long rc = 0;
@@ -647,7 +702,7 @@ static int fast_stat(const char *path, struct stat *st, int at_flags,
 	if (!len || !ring->facts.stat_allowed || !enter())
 		return 0;
 	if (ring_has_room() &&
-	    (abspath_len = resolve_walk(path, abspath, &rc, false,
+	    (abspath_len = resolve_walk(copy, abspath, &rc, false,
 					&parent_len)) != 0) {
 		/* lstat first: for a name that is no symlink it is the stat
 		 * too, and a symlink is left to the core. */
@@ -658,7 +713,7 @@ static int fast_stat(const char *path, struct stat *st, int at_flags,
 		}
 		if (rc != 0 || !S_ISLNK(st->st_mode) ||
 		    (at_flags & AT_SYMLINK_NOFOLLOW)) {
-			record_call(SHIM_OP_STAT, path, len, abspath,
+			record_call(SHIM_OP_STAT, copy, len, abspath,
 				    record_len(abspath, abspath_len), at_flags, rc);
 			*done = true;
 		}
@@ -771,7 +826,8 @@ EXPORT int fstat64(int fd, struct stat64 *st)
 
 EXPORT int access(const char *path, int mode)
 {
-	size_t len = fast_candidate(path);
+	char copy[SHIM_PATH_COPY];
+	size_t len = fast_candidate(path, copy);
 	char abspath[SHIM_SLOT_DATA];
 	size_t abspath_len, parent_len;
 	bool done = false;
@@ -779,12 +835,12 @@ EXPORT int access(const char *path, int mode)
 
 	if (len && enter()) {
 		if (ring_has_room() &&
-		    (abspath_len = resolve_walk(path, abspath, &rc, true,
+		    (abspath_len = resolve_walk(copy, abspath, &rc, true,
 						&parent_len)) != 0) {
 			if (rc == 0)
 				rc = fast_call(SYS_faccessat, AT_FDCWD,
 					       (long)abspath, mode, 0);
-			record_call(SHIM_OP_ACCESS, path, len, abspath,
+			record_call(SHIM_OP_ACCESS, copy, len, abspath,
 				    record_len(abspath, abspath_len), mode, rc);
 			done = true;
 		}

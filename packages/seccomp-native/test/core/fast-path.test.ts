@@ -304,6 +304,13 @@ describeX64("the in-process fast path", () => {
     expect((await run(stats, withShim(coreArgs))).stdout).toBe((await run(stats, coreArgs)).stdout);
   });
 
+  test("an unreadable path pointer gets EFAULT, as from glibc", async () => {
+    const args = ["bad-pointer", "-"];
+    const result = await run(args, withShim());
+    expect(result.stdout).toBe("access Bad address\nstat Bad address\nopen Bad address\n");
+    expect(result.stdout).toBe(bare(args));
+  });
+
   test("a failed realpath leaves the buffer as glibc does", async () => {
     const args = ["realpath-buffer", "/usr/bin/env/x", "/nonexistent-uwrx-dir/x", join(tree, "loop1"), join(tree, "f/..")];
     expect((await run(args, withShim())).stdout).toBe(bare(args));

@@ -8,7 +8,8 @@
  * threads N PATH; signals N PATH (N stats while a timer's handler stats
  * too); exec-fails PROGRAM (realpath, a failing exec of PROGRAM, realpath
  * again); exec PATH (realpath of /usr/bin, then exec realpath PATH);
- * abort PATH (stat PATH 3 times, then abort); realpath-buffer PATH...
+ * abort PATH (stat PATH 3 times, then abort); bad-pointer (calls with
+ * an unmapped path; give any PATH); realpath-buffer PATH...
  * (what a failed realpath leaves in the buffer); forge TID (writes a
  * record naming TID into a ring of its own); shrink (tries to shrink its
  * ring; give any PATH); fifo PATH (opens a FIFO from two threads); rawfork PATH (a child
@@ -235,6 +236,16 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		execv("/proc/self/exe", args);
 		return 1;
+	}
+	if (strcmp(argv[1], "bad-pointer") == 0) {
+		/* Address 16 is never mapped. */
+		const char *bad = (const char *)16;
+		struct stat st;
+
+		printf("access %s\n", access(bad, F_OK) == 0 ? "ok" : strerror(errno));
+		printf("stat %s\n", stat(bad, &st) == 0 ? "ok" : strerror(errno));
+		printf("open %s\n", open(bad, O_RDONLY) >= 0 ? "ok" : strerror(errno));
+		return 0;
 	}
 	if (strcmp(argv[1], "realpath-buffer") == 0) {
 		for (int i = 2; i < argc; i++) {
