@@ -790,17 +790,6 @@ static int64_t perform_fd_stat(struct call *c, const struct file_call *f)
 	fd_link_path(c->tid, f->dirfd, link, sizeof(link));
 	if (overlay.enabled)
 		layered_fd_target(link, sizeof(link), &layer);
-	/* A file of a parent layer that a read-only open reached reports
-	 * that layer's time, as a stat of its path does. */
-	if (overlay.enabled && layer < 0) {
-		char host[PATH_MAX];
-		ssize_t n = readlink(link, host, sizeof(host) - 1);
-
-		if (n > 0) {
-			host[n] = '\0';
-			layer = overlay_parent_layer_of(host);
-		}
-	}
 	if (f->op == OP_STATX) {
 		if (syscall(SYS_statx, AT_FDCWD, link, at_flags, (unsigned int)f->size | STATX_INO, &stx) != 0)
 			return INT64_MIN;

@@ -563,7 +563,8 @@ static int64_t layered_mknod(const struct file_call *f, struct resolved *r)
  * Rewrites link, the /proc magic link of a tracee fd, to the host path
  * of the merged directory when the fd is a synthetic directory, so that
  * fstat reports the merged directory and not its placeholder. Sets layer
- * to the layer of that host path, or -1 when link stays as it was.
+ * to the layer of that host path, to the parent layer of a file that the
+ * fd names in place, or to -1.
  */
 void layered_fd_target(char *link, size_t size, int *layer)
 {
@@ -574,8 +575,13 @@ void layered_fd_target(char *link, size_t size, int *layer)
 	if (n < 0)
 		return;
 	host[n] = '\0';
-	if (!merged_dir_virtual_path(host, merged, sizeof(merged)) ||
-	    resolve_existing(merged, false, &found) != 0)
+	if (!merged_dir_virtual_path(host, merged, sizeof(merged))) {
+		/* A file of a parent layer that a read-only open reached
+		 * reports that layer's time, as a stat of its path does. */
+		*layer = overlay_parent_layer_of(host);
+		return;
+	}
+	if (resolve_existing(merged, false, &found) != 0)
 		return;
 	snprintf(link, size, "%s", found.host);
 	*layer = (int)found.layer;

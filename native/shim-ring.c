@@ -89,6 +89,7 @@ static void record_slot(struct process *p, const struct shim_slot *slot)
 	char task[64];
 	struct event ev;
 	enum event_name name;
+	uint64_t now;
 
 	if (!owner) {
 		/* A thread of p that made no notified call yet. */
@@ -113,9 +114,10 @@ static void record_slot(struct process *p, const struct shim_slot *slot)
 		return;
 	trace_ensure_slice(owner, thread);
 	/* A time from the future would hold back every later event of the
-	 * process: the ring is the program's to write. */
+	 * process, and the program can write any time into the ring. */
+	now = now_boottime();
 	trace_event_begin_at(&ev, owner, thread, name, CAT_FILE,
-			     slot->ts < now_boottime() ? slot->ts : now_boottime());
+			     slot->ts < now ? slot->ts : now);
 	ann_string(&ev, AN_PATH, slot->data);
 	ann_string(&ev, AN_ABSPATH, slot->data + slot->path_len + 1);
 	if (slot->op == SHIM_OP_OPEN || slot->op == SHIM_OP_STAT)
