@@ -202,7 +202,7 @@ static void emit_trampoline_allow(struct sock_filter *prog, size_t *len)
 	emit(prog, len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_faccessat, 3, 0));
 	emit(prog, len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat, 0, 8));
 	emit(prog, len, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, flags));
-	emit(prog, len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, SHIM_OPEN_REFUSED_FLAGS, 5, 0));
+	emit(prog, len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, SHIM_OPEN_NOTIFIED_FLAGS, 5, 0));
 	emit(prog, len, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip_low + 4));
 	emit(prog, len, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(end >> 32), 0, 3));
 	emit(prog, len, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip_low));

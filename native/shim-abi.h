@@ -1,19 +1,19 @@
 /*
  * The contract between uwrx-core and the preloaded shim (shim/uwrx-shim.c),
- * the in-process fast path for realpath().
+ * the in-process fast path.
  *
- * The shim answers realpath(), read-only open(), stat(), lstat(), fstat()
+ * The shim performs realpath(), read-only open(), stat(), lstat(), fstat()
  * of files it opened, and access() inside the traced process. Its calls
- * go through a trampoline page mapped at a fixed address; the seccomp
- * filter allows readlinkat, newfstatat, faccessat and openat without a
- * flag that writes or creates from that address without a notification.
+ * go through a trampoline page mapped at a fixed address. From that
+ * address the seccomp filter allows readlinkat, newfstatat, faccessat and
+ * openat without a flag that writes or creates, with no notification.
  * They only look, so a program that jumps into the page can learn about
  * the real files but cannot change them.
  *
- * The shim records each call it answered (fstat, which the core does not
+ * The shim records each call it performed (fstat, which the core does not
  * record either, aside) in a ring that the core gives it: on the first
  * use it sends a notified readlinkat on a dirfd that no kernel accepts,
- * and the core answers with the fd of a memfd that the core has mapped
+ * and the core returns the fd of a memfd that the core has mapped
  * and filled with the layer facts. The shim maps it and closes the fd.
  * Before the core handles any later call of that process, and when the
  * process ends, the core copies the new records into the process's trace
@@ -59,7 +59,7 @@ enum shim_op {
 /* Flags of an openat that the filter lets the trampoline make: any of
  * these bits sends the call to the core. O_TMPFILE's own bit is
  * 020000000; it shares O_DIRECTORY, which a read may use. */
-#define SHIM_OPEN_REFUSED_FLAGS \
+#define SHIM_OPEN_NOTIFIED_FLAGS \
 	(03 /* O_ACCMODE */ | 0100 /* O_CREAT */ | 01000 /* O_TRUNC */ | \
 	 02000 /* O_APPEND */ | 020000000 /* O_TMPFILE */)
 
@@ -91,9 +91,9 @@ struct shim_facts {
 	uint32_t upper_len;
 	/* Under --seed, base files report times no later than t0_ns. */
 	uint32_t clamp_times;
-	/* The shim may answer stat and fstat: false under --seed without
-	 * layers, where the run changes real files and only the core knows
-	 * the times it gives them. */
+	/* The shim may perform stat and fstat. False under --seed without
+	 * layers, where the run changes real files and only the core tracks
+	 * the times it reports for them. */
 	uint32_t stat_allowed;
 	int64_t t0_ns;
 	/* This attempt's writable layer ("" without layers). A top-level

@@ -1,6 +1,6 @@
 /*
  * The core's side of the in-process fast path: registers the ring of each
- * process whose preloaded shim asks for it and copies the records in it
+ * process whose preloaded shim requests one and copies the records in it
  * into that process's trace buffer. The layout is in shim-abi.h.
  */
 #define _GNU_SOURCE
@@ -170,8 +170,8 @@ void shim_release(struct process *p)
 
 /*
  * Gives the calling process a ring: a memfd that the core maps and puts
- * into the process with SECCOMP_IOCTL_NOTIF_ADDFD. The answer to the
- * call is the fd number, which the shim maps and closes. The core keeps
+ * into the process with SECCOMP_IOCTL_NOTIF_ADDFD. The call returns the
+ * fd number, which the shim maps and closes. The core keeps
  * its own mapping, so it reads the records of a process that a signal
  * killed, and the program's fd table is left as it was.
  */
@@ -232,7 +232,7 @@ static void register_ring(struct call *c)
 }
 
 /*
- * Answers the shim's readlinkat(SHIM_DIRFD, NULL, NULL, request). Returns
+ * Handles the shim's readlinkat(SHIM_DIRFD, NULL, NULL, request). Returns
  * false for any other call.
  */
 bool shim_handle_request(struct call *c)
@@ -243,7 +243,7 @@ bool shim_handle_request(struct call *c)
 	    args[2] != 0)
 		return false;
 	if (!shim_library) {
-		/* The kernel's own answer, EBADF, turns the shim off. */
+		/* The kernel's own result, EBADF, turns the shim off. */
 		call_continue(c);
 		return true;
 	}
@@ -264,8 +264,8 @@ void shim_drain(struct call *c)
 
 /*
  * Returns the environment of the command with the shim at the end of
- * LD_PRELOAD, after what the user preloads: a library of theirs that
- * wraps stat() or realpath() then sees every call, and its own calls of
+ * LD_PRELOAD, after what the user preloads. A library of theirs that
+ * wraps stat() or realpath() then gets every call, and its own calls of
  * the next definition reach the shim.
  */
 char **shim_environment(char **envp)

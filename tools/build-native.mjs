@@ -123,7 +123,7 @@ function buildShim(arch) {
       "-fPIC",
       "-fvisibility=hidden",
       // glibc declares the paths of stat() and access() nonnull; the
-      // shim's NULL checks must stay so that the kernel answers EFAULT.
+      // shim's NULL checks must stay so that the kernel returns EFAULT.
       "-fno-delete-null-pointer-checks",
       "-Wl,-z,defs",
       "-o",

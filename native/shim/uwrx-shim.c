@@ -10,8 +10,8 @@
  * in a ring that the core copies into the trace (see ../shim-abi.h).
  *
  * It takes the fast path only where the real file system gives the same
- * answer as the merged view: for a path whose top-level directory no
- * layer above the base holds, outside /proc, /dev and /sys. Everything
+ * result as the merged view: for a path whose top-level directory no
+ * layer above the base contains, outside /proc, /dev and /sys. Everything
  * else takes the notified path, where the core applies the layers. Every
  * readlink the shim makes is on a path whose directories it has already
  * resolved, so no symlink can lead the kernel out of that subtree.
@@ -38,7 +38,7 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-/* Room for the program's path in a record, which also holds the path
+/* Room for the program's path in a record, which also contains the path
  * that the shim resolved it to. */
 #define SHIM_PATH_COPY (SHIM_SLOT_DATA / 2 - 1)
 
@@ -50,10 +50,10 @@
  * NULL before registration, and the process that registered it. */
 static struct shim_ring *ring;
 static pid_t ring_pid;
-/* The caller's thread id, asked once per thread. Only the process that
+/* The caller's thread id, read once per thread. Only the process that
  * registered the ring writes records (shim_active_as checks the pid), so
- * a vfork child, which shares this storage, never reads a stale one; a
- * forked child starts over (after_fork_in_child). */
+ * a vfork child, which shares this storage, never uses a stale one. A
+ * forked child starts over in after_fork_in_child. */
 static __thread int32_t cached_tid;
 
 enum { UNKNOWN, ACTIVE, OFF };
@@ -81,7 +81,7 @@ static const unsigned char trampoline_code[] = {
  * lock that its own thread holds. */
 static __thread int in_shim;
 
-/* Takes the ring's lock; false when this thread holds it already. */
+/* Takes the ring's lock. Returns false when this thread holds it already. */
 static bool enter(void)
 {
 	if (in_shim)
@@ -131,8 +131,8 @@ static bool map_trampoline(void)
 }
 
 /*
- * Registers with the core, once per process image and fork: the answer
- * is an fd of the ring, which the shim maps and closes again.
+ * Registers with the core, once per process image and fork. The core
+ * returns an fd of the ring, which the shim maps and closes again.
  */
 static bool shim_active_as(pid_t *self)
 {
@@ -218,10 +218,10 @@ static bool parent_layer_holds(const char *name, size_t len)
 }
 
 /*
- * Tells whether the real file system answers for every path under the
- * top-level directory NAME (LEN bytes): no layer above the base holds an
- * entry of that name, whiteouts included, and it is not a kernel tree
- * whose links the core translates.
+ * Tells whether the real file system gives the merged view's result for
+ * every path under the top-level directory NAME (LEN bytes). That is so
+ * when no layer above the base contains an entry of that name, whiteouts
+ * included, and it is not a kernel tree whose links the core translates.
  */
 static bool base_answers_for(const char *name, size_t len)
 {
@@ -254,8 +254,8 @@ static int32_t current_tid(void)
 	return cached_tid;
 }
 
-/* Appends the record of a call; the ring has room (checked under the
- * lock that the caller holds). */
+/* Appends the record of a call. The caller holds the lock and has made
+ * sure that the ring has room. */
 static void record_call(enum shim_op op, const char *path, size_t path_len,
 			const char *abspath, size_t abspath_len, int flags,
 			long result)
@@ -279,7 +279,7 @@ static void record_call(enum shim_op op, const char *path, size_t path_len,
 	__atomic_store_n(&ring->facts.head, ring->facts.head + 1, __ATOMIC_RELEASE);
 }
 
-/* Makes room in the ring; false when the core did not drain it. */
+/* Makes room in the ring. Returns false when the core did not drain it. */
 static bool ring_has_room(void)
 {
 	uint32_t tail = __atomic_load_n(&ring->facts.tail, __ATOMIC_ACQUIRE);
@@ -296,9 +296,9 @@ static bool ring_has_room(void)
 }
 
 /*
- * readlink of PATH, an absolute path without "." or ".." whose
- * directories are no symlinks. FAST tells that the base answers for it.
- * Returns the length of the target or -errno.
+ * Performs readlink of PATH, an absolute path without "." or ".." whose
+ * directories are no symlinks. FAST is true when the base gives the
+ * merged view's result for it. Returns the length of the target or -errno.
  */
 static long read_link(const char *path, bool fast, char *target, size_t size)
 {
@@ -368,9 +368,9 @@ static const char *next_name(const char **rest, size_t *len)
 
 /*
  * Looks at the name OUT (LEN bytes, absolute) with a readlink through the
- * trampoline; with DIRECTORY, at OUT followed by a slash, so that only a
- * directory passes. Returns -EINVAL for an existing name that is no
- * symlink (a directory, with DIRECTORY), else what readlink returned.
+ * trampoline. With DIRECTORY it looks at OUT followed by a slash, so that
+ * only a directory passes. Returns -EINVAL for an existing name that is
+ * no symlink (a directory, with DIRECTORY), else what readlink returned.
  */
 static long look_at(char *out, size_t len, bool directory)
 {
@@ -453,7 +453,7 @@ static size_t resolve_walk(const char *path, char *out, long *error,
 		    !dir_verified(out, parent_len))
 			remember_dir(out, parent_len);
 		if (rc == -ENOENT || rc == -ENOTDIR) {
-			/* A missing last name is the call's own answer. */
+			/* A missing last name is the call's own result. */
 			if (strspn(rest, "/") != strlen(rest))
 				*error = rc;
 		} else if (rc != -EINVAL) {
@@ -461,12 +461,12 @@ static size_t resolve_walk(const char *path, char *out, long *error,
 		}
 	}
 	*parent_out = parent_len;
-	/* The root merges the top-level names of every layer: the core
-	 * answers for it. */
+	/* The root merges the top-level names of every layer, so the core
+	 * handles it. */
 	if (len == 0)
 		return 0;
-	/* A trailing slash asks the kernel for a directory: the call keeps
-	 * it, and the record drops it (record_len), as the core does. */
+	/* A trailing slash makes the kernel require a directory. The call
+	 * keeps it, and the record drops it (record_len), as the core does. */
 	if (rest[-1] == '/') {
 		out[len++] = '/';
 		out[len] = '\0';
@@ -530,9 +530,9 @@ static void remember_fd(long fd, const struct stat *st)
 
 /*
  * Copies the program's PATH into COPY (SHIM_PATH_COPY bytes) through
- * process_vm_readv on this process, which fails with EFAULT where the
- * pointer is not readable, as the kernel's own copy would; reading it
- * directly would crash the program. The copy also keeps another thread
+ * process_vm_readv on this process. That fails with EFAULT where the
+ * pointer is not readable, as the kernel's own copy would, whereas reading
+ * it directly would crash the program. The copy also keeps another thread
  * from changing the path between the checks and the call. Reads stop at
  * page boundaries, so a string that ends before an unmapped page is
  * read whole. Returns the length, or 0 when the path cannot be copied
@@ -615,11 +615,11 @@ static int fast_open(const char *path, int flags, bool *done)
 				fd = fast_call(SYS_openat, AT_FDCWD, (long)abspath,
 					       flags | O_NOFOLLOW, 0);
 			else if (fd == 0)
-				fd = -ELOOP; /* not a file for the fast copy */
+				fd = -ELOOP; /* not a file for the fast path */
 		}
 		/* Any other error (ELOOP for a symlink, also one swapped in
-		 * since the lstat, or EACCES) goes to the core, which answers
-		 * it as it would without the shim. */
+		 * since the lstat, or EACCES) goes to the core, which handles
+		 * the call as it would without the shim. */
 		if (fd >= 0 || fd == -ENOENT || fd == -ENOTDIR) {
 			record_call(SHIM_OP_OPEN, copy, len, abspath,
 				    record_len(abspath, abspath_len), flags, fd);
@@ -642,7 +642,7 @@ static int fast_open(const char *path, int flags, bool *done)
  */
 static int shim_open(const char *path, int flags, mode_t mode)
 {
-	if (path && (flags & SHIM_OPEN_REFUSED_FLAGS) == 0) {
+	if (path && (flags & SHIM_OPEN_NOTIFIED_FLAGS) == 0) {
 		bool done;
 		int fd = fast_open(path, flags, &done);
 

@@ -143,10 +143,10 @@ function measureCallCosts() {
 each. clock is clock_gettime(CLOCK_REALTIME), which bare goes through the vDSO
 and under uwrx the core serves from the seeded clock. getrandom reads 16
 bytes. open (a resolved read-only open, closed again) and stat name
-/etc/hostname through libc, so under a default \`uwrx run\` the preloaded
-shim performs them and records them without a round trip through the
-core; with \`--no-fast-path\` each is a seccomp notification that the core
-resolves through the layers.
+/etc/hostname through libc. Under a default \`uwrx run\` the preloaded shim
+performs and records them without a round trip through the core. With
+\`--no-fast-path\` each is a seccomp notification that the core resolves
+through the layers.
 
 | call | bare (ns) | uwrx run (ns) | uwrx run --no-fast-path (ns) |
 |---|---|---|---|

@@ -6,8 +6,8 @@ import { readTrace } from "../../../packages/perfetto/src/index.js";
 import { makeTempDir, runUwrx, shimPath } from "./support/uwrx.js";
 
 // The in-process fast path as `uwrx run` uses it: gcc's realpath(), open()
-// and stat() calls for the system headers are answered inside cc1, and the
-// trace holds them all the same.
+// and stat() calls for the system headers are performed inside cc1, and
+// the trace contains them all the same.
 
 const describeX64 = process.arch === "x64" ? describe : describe.skip;
 

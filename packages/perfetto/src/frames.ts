@@ -105,10 +105,10 @@ export function scanPacketHeader(
   packet: Uint8Array,
   offset = 0,
 ): { timestamp: bigint; sequenceId: number } {
-  const malformed = (why: string) =>
+  const malformed = (reason: string) =>
     new PerfettoError(
       "MALFORMED_PACKET",
-      `Not a Perfetto trace: the TracePacket at byte offset ${offset} is malformed (${why})`,
+      `Not a Perfetto trace: the TracePacket at byte offset ${offset} is malformed (${reason})`,
     );
   const length = packet.length;
   let position = 0;

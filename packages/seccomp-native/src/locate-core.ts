@@ -63,9 +63,9 @@ function checkExecutable(path: string, source: string): string {
 }
 
 /**
- * The preloaded shim that ships next to a core binary (`../lib` of its
- * `bin`), or undefined where the platform package has none: the shim
- * is built for linux-x64 only.
+ * Finds the preloaded shim that ships next to a core binary (`../lib` of
+ * its `bin`). Returns undefined where the platform package has none,
+ * because the shim is built for linux-x64 only.
  */
 export function locateShim(corePath: string): string | undefined {
   const shim = join(dirname(dirname(corePath)), "lib", "libuwrx-shim.so");

@@ -49,7 +49,7 @@ export interface SuperviseOptions {
    * which performs realpath(), read-only open(), stat(), lstat(), fstat()
    * and access() inside dynamically linked programs where the layers
    * allow, so that those calls need no round trip through the core. They
-   * are recorded all the same, with `in_process: true`. The command sees
+   * are recorded all the same, with `in_process: true`. The command gets
    * the shim at the end of LD_PRELOAD. Default: true where the platform
    * package ships the shim (linux-x64); false runs every call through
    * seccomp.

@@ -87,7 +87,7 @@ export async function replayCommand(argv: readonly string[]): Promise<number> {
 
 /**
  * Reads from the attempt's status.json whether it ran with the in-process
- * fast path. Returns true when the file is missing or does not say, as for
+ * fast path. Returns true when the file or its field is missing, as for
  * an attempt that did not finish.
  */
 async function recordedFastPath(dir: string): Promise<boolean> {

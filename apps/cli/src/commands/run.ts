@@ -138,8 +138,9 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
 
   // Absolute, because the core takes the attempt's files/ as its upper
   // layer and runs the command from another directory.
-  const given = optionValue(parsed, "trace-dir");
-  const traceDir = given !== undefined ? resolve(given) : defaultTraceDir();
+  const traceDirOption = optionValue(parsed, "trace-dir");
+  const traceDir =
+    traceDirOption !== undefined ? resolve(traceDirOption) : defaultTraceDir();
   const step = optionValue(parsed, "step") ?? stepNameFor(command);
   checkStepName(step);
   const determinism = await chooseDeterminism(parsed);

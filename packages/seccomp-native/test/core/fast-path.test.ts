@@ -6,13 +6,13 @@ import { fileURLToPath } from "node:url";
 import { LayerStack, writeIndex } from "../../../overlay/src/index.js";
 import { makeTempDir, runCore, type CoreRun, type TraceEvent } from "./run-core.js";
 
-// The in-process fast path: libuwrx-shim.so answers realpath(), read-only
+// The in-process fast path: libuwrx-shim.so performs realpath(), read-only
 // open(), stat(), lstat(), fstat() and access() inside the program and
-// leaves records that the core copies into the trace. Its answers must
+// leaves records that the core copies into the trace. Its results must
 // equal glibc's on the real filesystem and the core's on the layered one.
 
-const here = dirname(fileURLToPath(import.meta.url));
-const packageDir = join(here, "../..");
+const testDir = dirname(fileURLToPath(import.meta.url));
+const packageDir = join(testDir, "../..");
 const shim = join(packageDir, "npm/linux-x64/lib/libuwrx-shim.so");
 const seed = "ab".repeat(32);
 const startTime = "1700000000000000000";
@@ -57,7 +57,7 @@ beforeAll(() => {
     join(packageDir, "../../native"),
     "-o",
     program,
-    join(here, "programs/fast-path.c"),
+    join(testDir, "programs/fast-path.c"),
   ]);
   tree = makeTempDir("uwrx-fast-path-tree-");
   mkdirSync(join(tree, "d"));
@@ -91,7 +91,7 @@ function notifications(result: CoreRun): bigint {
 const inProcess = (e: TraceEvent) => e.annotations.get("in_process") === true;
 const pathIs = (path: string) => (e: TraceEvent) => e.annotations.get("path") === path;
 
-/** The pid of the process whose buffer holds sequence `sequence`. */
+/** Returns the pid of the process whose buffer contains `sequence`. */
 function pidOfSequence(result: CoreRun, sequence: number): number | undefined {
   for (const name of result.bufferFiles) {
     const match = /^p(\d+)-s(\d+)\.pb$/.exec(name);
@@ -107,7 +107,7 @@ describeX64("the in-process fast path", () => {
     expect(existsSync(shim)).toBe(true);
   });
 
-  test("answers as glibc does on the real filesystem", async () => {
+  test("matches glibc on the real filesystem", async () => {
     // /proc/self differs from process to process in everything but the
     // path it resolves to.
     for (const [op, extra] of [["realpath", ["/proc/self/cwd"]], ["all", []]] as const) {
@@ -118,7 +118,7 @@ describeX64("the in-process fast path", () => {
     }
   });
 
-  test("answers as the core does with layers and a seed", async () => {
+  test("matches the core with layers and seed", async () => {
     const coreArgs = ["--upper", makeTempDir("uwrx-fast-path-upper-"), "--seed", seed, "--start-time-ns", startTime];
     const args = ["all", ...probePaths()];
     const notified = await run(args, coreArgs);
@@ -128,7 +128,7 @@ describeX64("the in-process fast path", () => {
     expect(fast.stdout).toMatch(/mtime:16999999\d\d\./);
   });
 
-  test("records each call it answers, with in_process", async () => {
+  test("records each call as in_process", async () => {
     const result = await run(["all", "/usr/bin/env", "/nonexistent-uwrx-dir/x"], withShim());
     const fast = result.events.filter(inProcess);
     const names = new Set(fast.map((e) => e.name));
@@ -150,7 +150,7 @@ describeX64("the in-process fast path", () => {
     expect(links.slice(0, 3)).toEqual(["/usr", "/usr/bin", "/usr/bin/env"]);
   });
 
-  test("make's stats of prerequisites take the fast path", async () => {
+  test("make prerequisite stats go fast", async () => {
     // Debian's make calls __xstat, the stat entry of glibc before 2.33.
     const dir = makeTempDir("uwrx-fast-path-make-");
     writeFileSync(join(dir, "Makefile"), "all: /usr/bin/env /nonexistent-uwrx-prereq\n\t@echo built\n/nonexistent-uwrx-prereq:\n\t@true\n");
@@ -161,7 +161,7 @@ describeX64("the in-process fast path", () => {
     expect(stats.filter(pathIs("/nonexistent-uwrx-prereq")).map((e) => e.annotations.get("result"))).toContain(-2n);
   });
 
-  test("records the path as passed and the path it reached", async () => {
+  test("records passed and resolved paths", async () => {
     const result = await run(["stat", "//usr//bin/", "/usr/lib/../bin/env"], withShim());
     const stats = result.events.filter((e) => e.name === "newfstatat" && inProcess(e));
     expect(stats.map((e) => [e.annotations.get("path"), e.annotations.get("abspath")])).toEqual([
@@ -170,7 +170,7 @@ describeX64("the in-process fast path", () => {
     ]);
   });
 
-  test("resolves inputs longer than PATH_MAX as glibc does", async () => {
+  test("resolves inputs over PATH_MAX", async () => {
     const long = `/usr/${"./".repeat(2100)}bin`;
     const args = ["realpath", long, `${long}/`];
     const result = await run(args, withShim());
@@ -186,17 +186,18 @@ describeX64("the in-process fast path", () => {
     expect(notifications(withIt)).toBeLessThan(100n);
   });
 
-  test("keeps every record when the ring fills up", async () => {
+  test("keeps records when the ring fills", async () => {
     const result = await run(["repeat", "500", "/usr/lib"], withShim());
     expect(result.stdout).toBe("resolved 500 times\n");
     const records = result.events.filter((e) => e.name === "readlink" && inProcess(e));
     expect(records.filter(pathIs("/usr/lib"))).toHaveLength(500);
     expect(records.filter(pathIs("/usr"))).toHaveLength(500);
     const stamps = records.map((e) => e.timestamp);
-    expect([...stamps].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(stamps);
+    const inOrder = stamps.every((stamp, i) => i === 0 || stamps[i - 1]! <= stamp);
+    expect(inOrder).toBe(true);
   });
 
-  test("a forked child records under its own pid", async () => {
+  test("forked child records under its pid", async () => {
     const result = await run(["fork", "/usr/bin"], withShim());
     const child = Number(/child (\d+)/.exec(result.stdout)?.[1]);
     const records = result.events.filter((e) => inProcess(e) && e.annotations.get("path") === "/usr/bin");
@@ -206,7 +207,7 @@ describeX64("the in-process fast path", () => {
     expect(pids.filter((pid) => pid !== child)).toHaveLength(4);
   });
 
-  test("records survive an exec that fails and restart after one that works", async () => {
+  test("records survive failed and successful exec", async () => {
     const garbage = join(tree, "garbage");
     writeFileSync(garbage, "\u0001\u0002 not a program\n", { mode: 0o755 });
     const failed = await run(["exec-fails", garbage], withShim());
@@ -221,26 +222,26 @@ describeX64("the in-process fast path", () => {
     expect(paths.filter((p) => p === "/usr/lib")).toHaveLength(2);
   });
 
-  test("a process that a signal kills keeps its records", async () => {
+  test("killed process keeps its records", async () => {
     const result = await runCore([program, "abort", "/usr/bin/env"], { cwd: tree, coreArgs: withShim() });
     expect(result.status).toBe(134);
     const stats = result.events.filter((e) => e.name === "newfstatat" && inProcess(e));
     expect(stats.filter(pathIs("/usr/bin/env"))).toHaveLength(3);
   });
 
-  test("threads share the ring without losing records", async () => {
+  test("threads share the ring losslessly", async () => {
     const result = await run(["threads", "4", "/usr/bin"], withShim());
     expect(result.stdout).toBe("threads 4 failed 0\n");
     const records = result.events.filter((e) => inProcess(e) && e.annotations.get("path") === "/usr/bin");
     expect(records).toHaveLength(200);
   });
 
-  test("a signal handler that stats while the thread is inside the shim", async () => {
+  test("signal handler stats inside the shim", async () => {
     const result = await run(["signals", "5000", "/usr/bin/env"], withShim());
     expect(result.stdout).toBe("signals done, handler ran: yes\n");
   });
 
-  test("leaves paths under a layer above the base to the core", async () => {
+  test("layered paths go to the core", async () => {
     const work = makeTempDir("uwrx-fast-path-layers-");
     const parent = join(work, "parent");
     const upper = join(work, "upper");
@@ -262,7 +263,7 @@ describeX64("the in-process fast path", () => {
     expect(existsSync(parentFile)).toBe(false);
 
     // "usr" is in the parent layer and the tree's top directory in the
-    // upper one: the core answered for them. /etc is the base's alone.
+    // upper one, so the core handled them. /etc is the base's alone.
     const fastPaths = new Set(result.events.filter(inProcess).map((e) => String(e.annotations.get("path"))));
     expect([...fastPaths].filter((p) => p.startsWith("/usr") || p.startsWith(tree))).toEqual([]);
     expect(fastPaths.has("/etc")).toBe(true);
@@ -271,8 +272,8 @@ describeX64("the in-process fast path", () => {
     expect(notified.filter(pathIs(parentFile))).toHaveLength(1);
   });
 
-  test("under --seed without layers, leaves stats to the core", async () => {
-    // The run changes real files then, and only the core knows the times
+  test("seeded run without layers notifies stats", async () => {
+    // The run changes real files then, and only the core tracks the times
     // it reports for them.
     const file = join(tree, "written-in-run.txt");
     const coreArgs = ["--seed", seed, "--start-time-ns", startTime];
@@ -287,10 +288,10 @@ describeX64("the in-process fast path", () => {
     expect(stats).toEqual([]);
   });
 
-  test("leaves the root and symlinks before a trailing slash to the core", async () => {
+  test("root and symlink/ go to the core", async () => {
     // /bin is a symlink to usr/bin where /usr is merged (Debian 12);
     // the upper layer adds a file under /usr/bin and a top-level
-    // directory. Only the core sees those through /bin/ and /.
+    // directory. Only the core finds those through /bin/ and /.
     const upper = makeTempDir("uwrx-fast-path-upper-");
     mkdirSync(join(upper, "usr/bin"), { recursive: true });
     writeFileSync(join(upper, "usr/bin/uwrx-fast-path-tool"), "tool\n");
@@ -304,19 +305,19 @@ describeX64("the in-process fast path", () => {
     expect((await run(stats, withShim(coreArgs))).stdout).toBe((await run(stats, coreArgs)).stdout);
   });
 
-  test("an unreadable path pointer gets EFAULT, as from glibc", async () => {
+  test("unreadable path pointer gets EFAULT", async () => {
     const args = ["bad-pointer", "-"];
     const result = await run(args, withShim());
     expect(result.stdout).toBe("access Bad address\nstat Bad address\nopen Bad address\n");
     expect(result.stdout).toBe(bare(args));
   });
 
-  test("a failed realpath leaves the buffer as glibc does", async () => {
+  test("failed realpath buffer matches glibc", async () => {
     const args = ["realpath-buffer", "/usr/bin/env/x", "/nonexistent-uwrx-dir/x", join(tree, "loop1"), join(tree, "f/..")];
     expect((await run(args, withShim())).stdout).toBe(bare(args));
   });
 
-  test("a forged record cannot bring an outside process into the run", async () => {
+  test("forged record adds no outside process", async () => {
     const outside = spawn("sleep", ["30"], { stdio: "ignore" });
     try {
       const result = await run(["forge", String(outside.pid)], withShim());
@@ -330,19 +331,19 @@ describeX64("the in-process fast path", () => {
     }
   });
 
-  test("a ring cannot be shrunk under the core", async () => {
+  test("ring memfd cannot shrink", async () => {
     const result = await run(["shrink", "-"], withShim());
     expect(result.stdout).toBe("ftruncate Operation not permitted\nopen ok\n");
   });
 
-  test("a FIFO opened from two threads does not block the ring", async () => {
+  test("FIFO opens do not block the ring", async () => {
     const fifo = join(makeTempDir("uwrx-fast-path-fifo-"), "pipe");
     execFileSync("mkfifo", [fifo]);
     const result = await run(["fifo", fifo], withShim());
     expect(result.stdout).toBe("access 0\nwriter open, reader open\n");
   });
 
-  test("a child of a raw fork takes the notified path", async () => {
+  test("raw fork child is notified", async () => {
     const base = join(tree, "child-looked-here");
     const result = await run(["rawfork", base], withShim());
     expect(result.stdout).toBe("forked\n");
@@ -351,7 +352,7 @@ describeX64("the in-process fast path", () => {
   });
 
   const asRoot = process.getuid?.() === 0 ? test : test.skip;
-  asRoot("a random device outside /dev stays seeded", async () => {
+  asRoot("random device outside /dev stays seeded", async () => {
     const device = join(makeTempDir("uwrx-fast-path-dev-"), "urandom-copy");
     execFileSync("mknod", [device, "c", "1", "9"]);
     const coreArgs = ["--seed", seed, "--start-time-ns", startTime];
@@ -364,7 +365,7 @@ describeX64("the in-process fast path", () => {
     expect(bytes(second.stdout)).toBe(bytes(first.stdout));
   });
 
-  test("the trampoline cannot write past the layers", async () => {
+  test("trampoline cannot write past layers", async () => {
     const upper = makeTempDir("uwrx-fast-path-upper-");
     const victim = join(tree, "victim.txt");
     const created = join(tree, "created-through-trampoline.txt");
@@ -383,7 +384,7 @@ describeX64("the in-process fast path", () => {
     expect(readFileSync(victim, "utf8")).toBe("keep me\n");
   });
 
-  test("comes after the user's LD_PRELOAD, whose wrappers still see the calls", async () => {
+  test("user LD_PRELOAD wrappers come first", async () => {
     // A library of the user's that wraps stat() and counts the calls.
     const build = makeTempDir("uwrx-fast-path-user-lib-");
     const source = join(build, "count.c");
@@ -399,8 +400,8 @@ describeX64("the in-process fast path", () => {
     execFileSync("gcc", ["-shared", "-fPIC", "-o", library, source, "-ldl"]);
 
     const env = { ...process.env, LD_PRELOAD: library };
-    const shown = await runCore(["sh", "-c", 'printf "%s\\n" "$LD_PRELOAD"'], { coreArgs: withShim(), env });
-    expect(shown.stdout).toBe(`${library}:${shim}\n`);
+    const preloadValue = await runCore(["sh", "-c", 'printf "%s\\n" "$LD_PRELOAD"'], { coreArgs: withShim(), env });
+    expect(preloadValue.stdout).toBe(`${library}:${shim}\n`);
 
     const result = await runCore([program, "stat", "/usr/bin/env"], { cwd: tree, coreArgs: withShim(), env });
     expect(result.stderr).toBe("wrapped stat /usr/bin/env\n");
@@ -409,13 +410,13 @@ describeX64("the in-process fast path", () => {
     expect(stats.filter(pathIs("/usr/bin/env"))).toHaveLength(1);
   });
 
-  test("outside uwrx the shim turns itself off and answers as glibc", () => {
+  test("outside uwrx the shim is off", () => {
     const args = ["all", ...probePaths()];
     const env = { ...process.env, LD_PRELOAD: shim };
     expect(bare(args, env)).toBe(bare(args));
   });
 
-  test("a missing shim is a clear error", async () => {
+  test("missing shim is a clear error", async () => {
     const result = await runCore(["true"], { coreArgs: ["--shim", "/nonexistent/libuwrx-shim.so"] });
     expect(result.status).toBe(125);
     expect(result.stderr).toMatch(/--shim \/nonexistent\/libuwrx-shim\.so cannot be read/);

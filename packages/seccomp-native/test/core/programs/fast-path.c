@@ -1,5 +1,5 @@
 /*
- * Makes the calls that the preloaded shim answers and prints one line per
+ * Makes the calls that the preloaded shim performs and prints one line per
  * call with everything the caller can see of its result, so that a run
  * under the core can be compared with a bare run.
  *
